@@ -1,0 +1,101 @@
+# redbench -- build, tests, demo and benchmarks. `make help` lists the targets.
+
+CC       ?= cc
+OPT      ?= -O2 -g
+BUILD    ?= build
+SAN      ?=
+CPPFLAGS += -D_GNU_SOURCE -I. -Ilib -Irunner -Icollector -Ianalyzer -DRB_WEBDIR='"$(CURDIR)/web"'
+CFLAGS   += -std=c11 -Wall -Wextra -Werror $(OPT) $(SAN)
+LDFLAGS  += $(SAN)
+LDLIBS    = -lsqlite3 -lmicrohttpd -lcjson -lhiredis -lpthread -lm
+
+# Debian packages the build, the demo and the tests need (README.md says why each).
+DEB_PKGS = gcc make libc6-dev libsqlite3-dev libmicrohttpd-dev libcjson-dev libhiredis-dev \
+           redis-server redis-tools sqlite3 curl
+
+LIB_SRC  = $(wildcard lib/*.c)
+APP_SRC  = $(wildcard runner/*.c collector/*.c analyzer/*.c) main.c
+MIGR     = $(sort $(wildcard migrations/*.sql))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/migrations.o
+APP_OBJ  = $(APP_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+HDRS     = $(wildcard lib/*.h runner/*.h collector/*.h analyzer/*.h) commands.h
+
+.PHONY: all deps test test-only asan leakcheck demo bench schema clean help
+
+all: $(BUILD)/redbench
+	@ln -sf $(BUILD)/redbench redbench
+
+help:
+	@echo "make            build ./redbench"
+	@echo "make deps       install missing Debian packages (as root) or print the command"
+	@echo "make demo       local redis-server + collector + runs; prints the dashboard URL"
+	@echo "make test       unit and end-to-end tests (ends with 'N passed, N failed')"
+	@echo "make asan       the same tests under AddressSanitizer + UBSan (+ LeakSanitizer)"
+	@echo "make leakcheck  unit tests under valgrind"
+	@echo "make bench      redbench vs redis-benchmark side by side (bench/RESULTS.md)"
+	@echo "make schema     regenerate schema.sql from migrations/"
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	  done | tr '\n' ' '); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "deps: installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	    || { echo "deps: apt-get failed"; exit 1; }; \
+	else \
+	  echo "deps: missing packages: $$missing"; \
+	  echo "deps: run as root:  apt-get install -y $$missing"; exit 1; \
+	fi
+
+$(BUILD)/redbench: $(APP_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/migrations.c: $(MIGR) scripts/embed-migrations.sh
+	@mkdir -p $(BUILD)
+	sh scripts/embed-migrations.sh $(MIGR) > $@
+
+$(BUILD)/migrations.o: $(BUILD)/migrations.c lib/store.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(BUILD)/analyzer/analyze.o tests/unit/testhelp.h $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(BUILD)/analyzer/analyze.o $(LDLIBS)
+
+$(BUILD)/delayproxy: tests/delayproxy.c $(BUILD)/lib/util.o
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+test: deps
+	@$(MAKE) --no-print-directory test-only
+
+test-only: $(BUILD)/redbench $(UNIT_BIN) $(BUILD)/delayproxy
+	@sh tests/run.sh $(BUILD)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test-only
+
+leakcheck: deps $(UNIT_BIN)
+	@command -v valgrind >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq valgrind >/dev/null; }
+	@for t in $(UNIT_BIN); do valgrind -q --error-exitcode=1 --leak-check=full $$t >/dev/null || exit 1; done
+	@echo "leakcheck: $(words $(UNIT_BIN)) unit test programs valgrind-clean"
+
+demo: deps $(BUILD)/redbench
+	@sh scripts/demo.sh $(BUILD)/redbench
+
+bench: deps $(BUILD)/redbench
+	@sh bench/run.sh $(BUILD)/redbench
+
+schema: $(BUILD)/redbench
+	@rm -f $(BUILD)/schema.db* && $(BUILD)/redbench migrate --db $(BUILD)/schema.db >/dev/null
+	@sqlite3 $(BUILD)/schema.db .schema > schema.sql && echo "schema.sql regenerated"
+
+clean:
+	rm -rf build build-asan redbench

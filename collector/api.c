@@ -1,0 +1,255 @@
+/* api.c -- the collector's JSON API: ingest, list and read runs, fresh analyses. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector.h"
+#include "util.h"
+
+enum MHD_Result api_health(const struct request *r)
+{
+    sqlite3 *db = store_reader(r->col->st);
+    sqlite3_stmt *st;
+    long long runs = -1;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM runs", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) runs = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    store_reader_release(r->col->st, db);
+    if (runs < 0) return respond_error(r->conn, 503, "warehouse unavailable");
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "status", "ok");
+    cJSON_AddStringToObject(j, "version", RB_VERSION);
+    cJSON_AddNumberToObject(j, "runs", (double)runs);
+    return respond_json(r->conn, 200, j);
+}
+
+cJSON *verdict_summary(sqlite3 *db, const char *run_id)
+{
+    cJSON *j = cJSON_CreateObject();
+    long long n[V__MAX] = {0}, total = 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT status, count(*) FROM verdicts WHERE run_id=? GROUP BY status",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *s = (const char *)sqlite3_column_text(st, 0);
+            for (int i = 0; i < V__MAX; i++)
+                if (s && strcmp(s, verdict_status_name[i]) == 0) n[i] = sqlite3_column_int64(st, 1);
+        }
+        sqlite3_finalize(st);
+    }
+    for (int i = 0; i < V__MAX; i++) total += n[i];
+    const char *status = n[V_REGRESSION] ? "regression"
+                         : total && n[V_INSUFFICIENT] == total ? "insufficient_baseline"
+                                                               : "pass";
+    cJSON_AddStringToObject(j, "status", status);
+    for (int i = 0; i < V__MAX; i++) cJSON_AddNumberToObject(j, verdict_status_name[i], (double)n[i]);
+    return j;
+}
+
+enum MHD_Result api_runs_post(const struct request *r)
+{
+    rb_run run;
+    char err[RB_ERR_LEN];
+    if (run_from_json(r->body, r->body_len, &run, err) < 0)
+        return respond_error(r->conn, 400, "%s", err);
+
+    /* The canonical form makes "same content" independent of whitespace and
+     * key order in the upload. */
+    char *doc = run_to_json(&run, 0);
+    const struct collector *col = r->col;
+    sqlite3 *db = store_writer_lock(col->st);
+    enum MHD_Result ret;
+    unsigned status = 500;
+    cJSON *answer = NULL;
+    verdict_list vl;
+    verdict_list_init(&vl);
+
+    if (store_exec(db, "BEGIN IMMEDIATE", err) < 0) goto fail;
+    enum store_put put = store_insert_run(db, &run, doc, err);
+    if (put == STORE_ERROR) goto rollback;
+    if (put == STORE_CONFLICT) {
+        store_exec(db, "ROLLBACK", NULL);
+        status = 409;
+        snprintf(err, sizeof err, "run_id %s: a different run with this id is already stored", run.id);
+        goto fail;
+    }
+    if (put == STORE_CREATED) {
+        if (analyze_run(db, run.id, &col->aopts, &vl, err) < 0) goto rollback;
+        if (analyze_save(db, &vl, err) < 0) goto rollback;
+        if (store_exec(db, "COMMIT", err) < 0) goto rollback;
+        status = 201;
+    } else {
+        store_exec(db, "ROLLBACK", NULL);
+        status = 200;
+    }
+    answer = cJSON_CreateObject();
+    cJSON_AddStringToObject(answer, "run_id", run.id);
+    cJSON_AddStringToObject(answer, "status", put == STORE_CREATED ? "created" : "already_present");
+    cJSON_AddNumberToObject(answer, "results", (double)run.n_results);
+    cJSON_AddItemToObject(answer, "verdict", verdict_summary(db, run.id));
+    char url[128];
+    snprintf(url, sizeof url, "/runs/%s", run.id);
+    cJSON_AddStringToObject(answer, "url", url);
+    store_writer_unlock(col->st);
+    fprintf(stderr, "redbench serve: run %s (%zu results, branch %s): %s\n", run.id,
+            run.n_results, run.branch, put == STORE_CREATED ? "stored" : "already present");
+    ret = respond_json(r->conn, status, answer);
+    goto out;
+rollback:
+    store_exec(db, "ROLLBACK", NULL);
+fail:
+    store_writer_unlock(col->st);
+    if (status == 500) fprintf(stderr, "redbench serve: ingest of run %s failed: %s\n", run.id, err);
+    ret = respond_error(r->conn, status, "%s", err);
+out:
+    verdict_list_cleanup(&vl);
+    free(doc);
+    run_cleanup(&run);
+    return ret;
+}
+
+/* Reads a bounded integer query argument. */
+static long arg_long(const struct request *r, const char *name, long def, long min, long max)
+{
+    const char *s = query_arg(r, name);
+    if (!s) return def;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < min) return def;
+    return v > max ? max : v;
+}
+
+cJSON *runs_list_json(sqlite3 *db, const char *branch, long limit)
+{
+    cJSON *arr = cJSON_CreateArray();
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT r.id, r.project, r.branch, r.commit_sha, r.mode, r.started_at, "
+                           "r.target_kind, r.target_version, "
+                           "(SELECT count(*) FROM results x WHERE x.run_id = r.id), "
+                           "(SELECT count(*) FROM verdicts v WHERE v.run_id = r.id AND v.status='regression'), "
+                           "(SELECT count(*) FROM verdicts v WHERE v.run_id = r.id AND v.status='insufficient_baseline'), "
+                           "(SELECT count(*) FROM verdicts v WHERE v.run_id = r.id) "
+                           "FROM runs r WHERE (?1 IS NULL OR r.branch = ?1) "
+                           "ORDER BY r.started_at DESC LIMIT ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return arr;
+    if (branch) sqlite3_bind_text(st, 1, branch, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, limit);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        static const char *names[] = {"id", "project", "branch", "commit", "mode", "started_at",
+                                      "target_kind", "target_version"};
+        for (int i = 0; i < 8; i++) {
+            const unsigned char *t = sqlite3_column_text(st, i);
+            cJSON_AddStringToObject(o, names[i], t ? (const char *)t : "");
+        }
+        long long reg = sqlite3_column_int64(st, 9), ins = sqlite3_column_int64(st, 10),
+                  tot = sqlite3_column_int64(st, 11);
+        cJSON_AddNumberToObject(o, "results", (double)sqlite3_column_int64(st, 8));
+        cJSON_AddNumberToObject(o, "regressions", (double)reg);
+        cJSON_AddStringToObject(o, "status", reg ? "regression"
+                                             : tot && ins == tot ? "insufficient_baseline"
+                                                                 : "pass");
+        cJSON_AddItemToArray(arr, o);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+enum MHD_Result api_runs_list(const struct request *r)
+{
+    long limit = arg_long(r, "limit", 50, 1, 1000);
+    sqlite3 *db = store_reader(r->col->st);
+    cJSON *arr = runs_list_json(db, query_arg(r, "branch"), limit);
+    store_reader_release(r->col->st, db);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddItemToObject(j, "runs", arr);
+    return respond_json(r->conn, 200, j);
+}
+
+cJSON *stored_verdicts_json(sqlite3 *db, const char *run_id)
+{
+    cJSON *arr = cJSON_CreateArray();
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT result_id, series_key, metric, status, test, p_value, change, "
+                           "ci_low, ci_high, baseline_mean, candidate_mean, baseline_runs, "
+                           "baseline_samples, threshold, alpha, baseline_branch, triage "
+                           "FROM verdicts WHERE run_id=? ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return arr;
+    sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        for (int i = 0; i < sqlite3_column_count(st); i++) {
+            const char *name = sqlite3_column_name(st, i);
+            switch (sqlite3_column_type(st, i)) {
+            case SQLITE_NULL: cJSON_AddNullToObject(o, name); break;
+            case SQLITE_INTEGER:
+            case SQLITE_FLOAT: cJSON_AddNumberToObject(o, name, sqlite3_column_double(st, i)); break;
+            default: cJSON_AddStringToObject(o, name, (const char *)sqlite3_column_text(st, i));
+            }
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+enum MHD_Result api_run_get(const struct request *r)
+{
+    sqlite3 *db = store_reader(r->col->st);
+    sqlite3_stmt *st;
+    cJSON *doc = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT document FROM runs WHERE id=?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, r->param, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) doc = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    if (!doc) {
+        store_reader_release(r->col->st, db);
+        return respond_error(r->conn, 404, "run %s not found", r->param);
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddItemToObject(j, "run", doc);
+    cJSON_AddItemToObject(j, "verdict", verdict_summary(db, r->param));
+    cJSON_AddItemToObject(j, "verdicts", stored_verdicts_json(db, r->param));
+    store_reader_release(r->col->st, db);
+    return respond_json(r->conn, 200, j);
+}
+
+enum MHD_Result api_run_analysis(const struct request *r)
+{
+    analyze_opts o = r->col->aopts;
+    const char *b = query_arg(r, "baseline_branch");
+    if (b) snprintf(o.baseline_branch, sizeof o.baseline_branch, "%s", b);
+    const char *a = query_arg(r, "alpha");
+    if (a) {
+        char *end;
+        double v = strtod(a, &end);
+        if (*end || !(v > 0 && v < 1)) return respond_error(r->conn, 400, "alpha: want a number in (0, 1)");
+        o.alpha = v;
+    }
+    const char *t = query_arg(r, "threshold");
+    if (t) {
+        char *end;
+        double v = strtod(t, &end);
+        if (*end || !(v >= 0 && v < 100)) return respond_error(r->conn, 400, "threshold: want a relative change such as 0.1");
+        analyze_opts_threshold_all(&o, v);
+    }
+    o.max_baseline_runs = (int)arg_long(r, "max_baseline_runs", o.max_baseline_runs, 1, 1000);
+    o.min_baseline_runs = (int)arg_long(r, "min_baseline_runs", o.min_baseline_runs, 1, 1000);
+    verdict_list vl;
+    char err[RB_ERR_LEN];
+    sqlite3 *db = store_reader(r->col->st);
+    int rc = analyze_run(db, r->param, &o, &vl, err);
+    store_reader_release(r->col->st, db);
+    if (rc < 0) return respond_error(r->conn, strstr(err, "not found") ? 404 : 500, "%s", err);
+    cJSON *j = verdicts_to_json(&vl);
+    verdict_list_cleanup(&vl);
+    return respond_json(r->conn, 200, j);
+}

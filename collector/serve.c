@@ -1,0 +1,376 @@
+/* serve.c -- `redbench serve`: the libmicrohttpd daemon, routing, auth, body
+ * limits and the response helpers every handler uses. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "commands.h"
+#include "util.h"
+
+#ifndef RB_WEBDIR
+#define RB_WEBDIR "web"
+#endif
+
+typedef enum MHD_Result (*handler_fn)(const struct request *);
+
+enum route { R_HEALTH, R_RUNS_POST, R_RUNS_LIST, R_RUN_ANALYSIS, R_RUN_GET, R_PAGE_INDEX,
+             R_PAGE_RUN, R__MAX };
+
+/* Patterns: '*' matches one non-empty path segment, captured as the param. */
+static const struct {
+    const char *method;
+    const char *pattern;
+    int write;              /* needs the token */
+    handler_fn fn;
+} routes[R__MAX] = {
+    [R_HEALTH] = {"GET", "/healthz", 0, api_health},
+    [R_RUNS_POST] = {"POST", "/api/v1/runs", 1, api_runs_post},
+    [R_RUNS_LIST] = {"GET", "/api/v1/runs", 0, api_runs_list},
+    [R_RUN_ANALYSIS] = {"GET", "/api/v1/runs/*/analysis", 0, api_run_analysis},
+    [R_RUN_GET] = {"GET", "/api/v1/runs/*", 0, api_run_get},
+    [R_PAGE_INDEX] = {"GET", "/", 0, page_index},
+    [R_PAGE_RUN] = {"GET", "/runs/*", 0, page_run},
+};
+
+/* Per-connection state across the access handler's calls. */
+struct conn_state {
+    int route;              /* -1: answered early (401/404/413) */
+    buf body;
+    char param[128];
+};
+
+enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, cJSON *j)
+{
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!s) abort();
+    size_t len = strlen(s);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_COPY);
+    cJSON_free(s);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+{
+    char msg[RB_ERR_LEN + 128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "error", msg);
+    return respond_json(c, status, j);
+}
+
+enum MHD_Result respond_html(struct MHD_Connection *c, unsigned status, char *html, size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, html, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+const char *query_arg(const struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* Matches path against pattern; on a match copies the '*' segment to param. */
+static int route_match(const char *pattern, const char *path, char *param, size_t plen)
+{
+    param[0] = '\0';
+    while (*pattern && *path) {
+        if (*pattern == '*') {
+            size_t n = strcspn(path, "/");
+            if (n == 0 || n >= plen) return 0;
+            memcpy(param, path, n);
+            param[n] = '\0';
+            path += n;
+            pattern++;
+        } else if (*pattern++ != *path++) {
+            return 0;
+        }
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+static int authorized(struct MHD_Connection *c, const struct collector *col)
+{
+    if (!col->token) return 0;
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncmp(h, "Bearer ", 7) != 0) return 0;
+    return secret_equal(h + 7, col->token);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    const struct collector *col = cls;
+    struct conn_state *cs = *con_cls;
+
+    if (!cs) {
+        cs = xcalloc(1, sizeof *cs);
+        buf_init(&cs->body, col->max_body);
+        *con_cls = cs;
+        cs->route = -1;
+        int path_known = 0;
+        for (int i = 0; i < R__MAX; i++) {
+            if (!route_match(routes[i].pattern, url, cs->param, sizeof cs->param)) continue;
+            path_known = 1;
+            if (strcmp(routes[i].method, method) == 0) {
+                cs->route = i;
+                break;
+            }
+        }
+        if (cs->route < 0)
+            return path_known ? respond_error(c, 405, "method %s not allowed on %s", method, url)
+                              : respond_error(c, 404, "no such path: %s", url);
+        if (routes[cs->route].write && !authorized(c, col)) {
+            cs->route = -1;
+            return respond_error(c, 401, col->token ? "missing or wrong bearer token"
+                                                    : "this collector has no token configured: writes are disabled");
+        }
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > col->max_body) {
+            cs->route = -1;
+            return respond_error(c, 413, "request body larger than %zu bytes", col->max_body);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        /* An early answer was queued: swallow the rest of the body. */
+        if (cs->route >= 0 && buf_append(&cs->body, upload_data, *upload_data_size) < 0) {
+            cs->route = -1;
+            *upload_data_size = 0;
+            return respond_error(c, 413, "request body larger than %zu bytes", col->max_body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (cs->route < 0) return MHD_YES; /* answered already */
+    struct request r = {c, col, cs->param[0] ? cs->param : NULL, cs->body.data ? cs->body.data : "",
+                        cs->body.len};
+    return routes[cs->route].fn(&r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    struct conn_state *cs = *con_cls;
+    if (!cs) return;
+    buf_cleanup(&cs->body);
+    free(cs);
+    *con_cls = NULL;
+}
+
+/* Binds and listens on "ADDR:PORT" (port 0 picks a free one); returns the fd
+ * and writes the bound address for printing. */
+static int listen_on(const char *spec, char *bound, size_t blen, char *err)
+{
+    char *host = NULL;
+    int port, fd = -1;
+    if (parse_hostport(spec, &host, &port, err) < 0) {
+        /* Accept ADDR:0 too, which parse_hostport refuses. */
+        size_t l = strlen(spec);
+        if (l < 2 || strcmp(spec + l - 2, ":0") != 0) return -1;
+        host = xstrndup(spec[0] == '[' ? spec + 1 : spec, l - 2 - (spec[0] == '[' ? 2 : 0));
+        port = 0;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    int gai = getaddrinfo(host, ps, &hints, &ai);
+    if (gai != 0) {
+        rb_err(err, "listen %s: %s", spec, gai_strerror(gai));
+        goto out;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+        rb_err(err, "listen %s: %s", spec, strerror(errno));
+        if (fd >= 0) close(fd);
+        fd = -1;
+        goto out;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    char h[INET6_ADDRSTRLEN] = "?";
+    int p = 0;
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &s6->sin6_addr, h, sizeof h);
+        p = ntohs(s6->sin6_port);
+        snprintf(bound, blen, "[%s]:%d", h, p);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &s4->sin_addr, h, sizeof h);
+        p = ntohs(s4->sin_port);
+        snprintf(bound, blen, "%s:%d", h, p);
+    }
+out:
+    if (ai) freeaddrinfo(ai);
+    free(host);
+    return fd;
+}
+
+static const char SERVE_USAGE[] =
+    "usage: redbench serve [options]\n"
+    "\n"
+    "Runs the collector: ingests runs over HTTP into the SQLite warehouse, judges\n"
+    "each against its baseline, and serves the API and the dashboard.\n"
+    "\n"
+    "  --db PATH            warehouse file (default ./redbench.db; created if missing)\n"
+    "  --listen ADDR:PORT   address to listen on (default 127.0.0.1:8080; port 0 = any free)\n"
+    "  --token-file FILE    file holding the bearer token for writes (default $REDBENCH_TOKEN)\n"
+    "  --web DIR            templates and static files (default $REDBENCH_WEB, else the build's web/)\n"
+    "  --threads N          HTTP worker threads (default 4)\n"
+    "  --max-body BYTES     largest accepted request body (default 16777216)\n"
+    "  --baseline-branch B  baseline for verdicts on ingest (default main)\n"
+    "\n"
+    "API: POST /api/v1/runs (token), GET /api/v1/runs, GET /api/v1/runs/{id},\n"
+    "GET /api/v1/runs/{id}/analysis, GET /healthz; pages: /, /runs/{id}.\n"
+    "Stops cleanly on SIGINT or SIGTERM. exit status: 0 stopped, 2 error.\n";
+
+int cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", 1, 0, 'd'}, {"listen", 1, 0, 'l'}, {"token-file", 1, 0, 't'}, {"web", 1, 0, 'w'},
+        {"threads", 1, 0, 'n'}, {"max-body", 1, 0, 'm'}, {"baseline-branch", 1, 0, 'b'},
+        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    const char *db = "./redbench.db", *listen_spec = "127.0.0.1:8080", *token_file = NULL;
+    const char *web = getenv("REDBENCH_WEB");
+    long threads = 4;
+    char err[RB_ERR_LEN];
+    struct collector col = {0};
+    col.max_body = 16u << 20;
+    analyze_opts_default(&col.aopts);
+    int o, rc = EXIT_ERROR, fd = -1;
+    struct MHD_Daemon *d = NULL;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        char *end;
+        switch (o) {
+        case 'd': db = optarg; break;
+        case 'l': listen_spec = optarg; break;
+        case 't': token_file = optarg; break;
+        case 'w': web = optarg; break;
+        case 'n':
+            threads = strtol(optarg, &end, 10);
+            if (*end || threads < 1 || threads > 64) {
+                fprintf(stderr, "redbench serve: --threads: want 1..64\n");
+                return EXIT_ERROR;
+            }
+            break;
+        case 'm': {
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (*end || v < 1024) {
+                fprintf(stderr, "redbench serve: --max-body: want a byte count >= 1024\n");
+                return EXIT_ERROR;
+            }
+            col.max_body = (size_t)v;
+            break;
+        }
+        case 'b': snprintf(col.aopts.baseline_branch, sizeof col.aopts.baseline_branch, "%s", optarg); break;
+        case 'h': fputs(SERVE_USAGE, stdout); return EXIT_OK;
+        default: fputs(SERVE_USAGE, stderr); return EXIT_ERROR;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "redbench serve: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_ERROR;
+    }
+    if (token_file) {
+        char *t = read_file(token_file, 4096, NULL, err);
+        if (!t) {
+            fprintf(stderr, "redbench serve: --token-file: %s\n", err);
+            return EXIT_ERROR;
+        }
+        t[strcspn(t, "\r\n")] = '\0';
+        col.token = t;
+    } else if (getenv("REDBENCH_TOKEN") && *getenv("REDBENCH_TOKEN")) {
+        col.token = xstrdup(getenv("REDBENCH_TOKEN"));
+    }
+    if (col.token && strlen(col.token) < 16) {
+        fprintf(stderr, "redbench serve: the token is shorter than 16 characters\n");
+        goto out;
+    }
+    if (!col.token)
+        fprintf(stderr, "redbench serve: warning: no token (--token-file or REDBENCH_TOKEN): "
+                        "uploads will be refused\n");
+
+    char tdir[4096];
+    snprintf(tdir, sizeof tdir, "%s/templates", web && *web ? web : RB_WEBDIR);
+    if (!(col.pages = tmpl_set_load_dir(tdir, err))) {
+        fprintf(stderr, "redbench serve: templates: %s\n", err);
+        goto out;
+    }
+    if (!(col.st = store_open(db, err))) {
+        fprintf(stderr, "redbench serve: %s\n", err);
+        goto out;
+    }
+    char bound[128];
+    if ((fd = listen_on(listen_spec, bound, sizeof bound, err)) < 0) {
+        fprintf(stderr, "redbench serve: %s\n", err);
+        goto out;
+    }
+
+    /* Block the stop signals in every thread (the daemon's inherit the mask)
+     * so that this thread alone takes them, in sigwait below. */
+    sigset_t stopset;
+    sigemptyset(&stopset);
+    sigaddset(&stopset, SIGINT);
+    sigaddset(&stopset, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stopset, NULL);
+    d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                         on_request, &col, MHD_OPTION_LISTEN_SOCKET, fd,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512,
+                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)256,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "redbench serve: could not start the HTTP daemon on %s\n", bound);
+        goto out;
+    }
+    fd = -1; /* the daemon owns it now */
+    printf("redbench serve: listening on http://%s (db %s)\n", bound, db);
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&stopset, &sig);
+    fprintf(stderr, "redbench serve: stopping\n");
+    rc = EXIT_OK;
+out:
+    if (d) MHD_stop_daemon(d);
+    if (fd >= 0) close(fd);
+    store_close(col.st);
+    tmpl_set_free(col.pages);
+    free(col.token);
+    return rc;
+}

@@ -1,0 +1,394 @@
+/* hist.c -- HDR-style log-linear latency histogram: O(1) record, exact merge, percentiles
+ * and a compact "h1:" base64 sparse encoding. */
+#include "hist.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* Layout. A value v lives at index (shift << SUB_BITS) + (v >> shift), where shift is how far
+ * v must be shifted right to fit in SUB_BITS + 1 bits (0 for v < 2048). Indices 0..2047 are
+ * the exact values 0..2047; each later group of 1024 indices covers one power-of-two range
+ * [1024 << shift, 2048 << shift) with buckets 2^shift wide. */
+#define SUB_BITS 10                           /* 1024 buckets per power of two */
+#define SUB_HALF (1u << SUB_BITS)             /* 1024 */
+#define MAX_BITS 42                           /* HIST_MAX_VALUE == 2^MAX_BITS - 1 */
+#define MAX_SHIFT (MAX_BITS - SUB_BITS - 1)   /* 31 */
+#define NBUCKETS ((MAX_SHIFT + 2) * SUB_HALF) /* 33792 */
+
+/* Longest LEB128 encoding of a uint64. */
+#define VARINT_MAX 10
+
+struct hist {
+    uint64_t total;
+    uint64_t min; /* UINT64_MAX while empty */
+    uint64_t max;
+    uint64_t counts[NBUCKETS];
+};
+
+static inline size_t index_of(uint64_t v)
+{
+    /* v | (2*SUB_HALF - 1) has its top bit at >= SUB_BITS, so shift >= 0 without a branch. */
+    unsigned shift = (unsigned)(63 - __builtin_clzll(v | (2 * SUB_HALF - 1))) - SUB_BITS;
+    return ((size_t)shift << SUB_BITS) + (size_t)(v >> shift);
+}
+
+/* Inclusive value bounds of bucket i. */
+static void bucket_bounds(size_t i, uint64_t *lo, uint64_t *hi)
+{
+    unsigned shift = i < SUB_HALF ? 0 : (unsigned)(i >> SUB_BITS) - 1;
+    uint64_t sub = (uint64_t)(i - ((size_t)shift << SUB_BITS));
+    *lo = sub << shift;
+    *hi = *lo + ((UINT64_C(1) << shift) - 1);
+}
+
+hist *hist_new(void)
+{
+    hist *h = xcalloc(1, sizeof *h);
+    h->min = UINT64_MAX;
+    return h;
+}
+
+void hist_free(hist *h)
+{
+    free(h);
+}
+
+void hist_reset(hist *h)
+{
+    memset(h->counts, 0, sizeof h->counts);
+    h->total = 0;
+    h->min = UINT64_MAX;
+    h->max = 0;
+}
+
+static inline void record(hist *h, uint64_t v, uint64_t count)
+{
+    v = v > HIST_MAX_VALUE ? HIST_MAX_VALUE : v;
+    h->counts[index_of(v)] += count;
+    h->total += count;
+    h->min = v < h->min ? v : h->min;
+    h->max = v > h->max ? v : h->max;
+}
+
+void hist_record(hist *h, uint64_t v)
+{
+    record(h, v, 1);
+}
+
+void hist_record_n(hist *h, uint64_t v, uint64_t count)
+{
+    if (count == 0) return; /* must not move min/max */
+    record(h, v, count);
+}
+
+void hist_merge(hist *dst, const hist *src)
+{
+    for (size_t i = 0; i < NBUCKETS; i++) dst->counts[i] += src->counts[i];
+    dst->total += src->total;
+    if (src->min < dst->min) dst->min = src->min;
+    if (src->max > dst->max) dst->max = src->max;
+}
+
+uint64_t hist_count(const hist *h)
+{
+    return h->total;
+}
+
+uint64_t hist_min(const hist *h)
+{
+    return h->total ? h->min : 0;
+}
+
+uint64_t hist_max(const hist *h)
+{
+    return h->total ? h->max : 0;
+}
+
+static double midpoint(size_t i)
+{
+    uint64_t lo, hi;
+    bucket_bounds(i, &lo, &hi);
+    return ((double)lo + (double)hi) / 2.0;
+}
+
+double hist_mean(const hist *h)
+{
+    if (!h->total) return 0;
+    double sum = 0;
+    for (size_t i = 0; i < NBUCKETS; i++)
+        if (h->counts[i]) sum += midpoint(i) * (double)h->counts[i];
+    return sum / (double)h->total;
+}
+
+double hist_stddev(const hist *h)
+{
+    if (!h->total) return 0;
+    double mean = hist_mean(h), sq = 0;
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        if (!h->counts[i]) continue;
+        double d = midpoint(i) - mean;
+        sq += d * d * (double)h->counts[i];
+    }
+    return sqrt(sq / (double)h->total);
+}
+
+uint64_t hist_percentile(const hist *h, double p)
+{
+    if (!h->total) return 0;
+    if (!(p > 0)) return h->min;
+    if (p >= 100) return h->max;
+
+    double r = p / 100.0 * (double)h->total;
+    double c = ceil(r - r * 1e-12);
+    uint64_t rank = c < 1 ? 1 : c >= (double)h->total ? h->total : (uint64_t)c;
+
+    uint64_t seen = 0;
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        seen += h->counts[i];
+        if (seen >= rank) {
+            uint64_t lo, hi;
+            bucket_bounds(i, &lo, &hi);
+            if (hi > h->max) hi = h->max;
+            if (hi < h->min) hi = h->min;
+            return hi;
+        }
+    }
+    return h->max; /* unreachable while total equals the sum of counts */
+}
+
+void hist_foreach(const hist *h, void (*fn)(uint64_t lo, uint64_t hi, uint64_t count, void *ud),
+                  void *ud)
+{
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        if (!h->counts[i]) continue;
+        uint64_t lo, hi;
+        bucket_bounds(i, &lo, &hi);
+        fn(lo, hi, h->counts[i], ud);
+    }
+}
+
+/* ---- encoding ---------------------------------------------------------------------------- */
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static const char prefix[] = "h1:";
+#define PREFIX_LEN (sizeof prefix - 1)
+
+/* Longest raw payload a valid encoding can have: min, max, and a (delta, count) pair for
+ * every bucket. Anything longer is rejected before decoding. */
+#define RAW_MAX ((size_t)VARINT_MAX * (2 + 2 * (size_t)NBUCKETS))
+
+static size_t put_varint(unsigned char *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (unsigned char)v;
+    return n;
+}
+
+char *hist_encode(const hist *h)
+{
+    size_t nonzero = 0;
+    for (size_t i = 0; i < NBUCKETS; i++) nonzero += h->counts[i] != 0;
+
+    unsigned char *raw = xmalloc(VARINT_MAX * (2 + 2 * nonzero));
+    size_t n = 0;
+    n += put_varint(raw + n, hist_min(h));
+    n += put_varint(raw + n, hist_max(h));
+    size_t prev = (size_t)-1; /* so the first delta is index + 1 */
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        if (!h->counts[i]) continue;
+        n += put_varint(raw + n, (uint64_t)(i - prev));
+        n += put_varint(raw + n, h->counts[i]);
+        prev = i;
+    }
+
+    char *out = xmalloc(PREFIX_LEN + (n + 2) / 3 * 4 + 1);
+    memcpy(out, prefix, PREFIX_LEN);
+    char *o = out + PREFIX_LEN;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t w = (uint32_t)raw[i] << 16;
+        if (i + 1 < n) w |= (uint32_t)raw[i + 1] << 8;
+        if (i + 2 < n) w |= raw[i + 2];
+        *o++ = b64chars[(w >> 18) & 63];
+        *o++ = b64chars[(w >> 12) & 63];
+        *o++ = i + 1 < n ? b64chars[(w >> 6) & 63] : '=';
+        *o++ = i + 2 < n ? b64chars[w & 63] : '=';
+    }
+    *o = '\0';
+    free(raw);
+    return out;
+}
+
+static int b64val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+/* Strict base64 decoding of s[0..len) into a malloc'd buffer (*out, caller frees, set only
+ * on success): padded to a multiple of 4, '=' only at the end, unused bits zero. */
+static int b64_decode(const char *s, size_t len, unsigned char **out, size_t *outlen, char *err)
+{
+    if (len % 4)
+        return rb_err(err, "bad base64: length %zu is not a multiple of 4", len);
+    unsigned char *raw = xmalloc(len / 4 * 3 + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < len; i += 4) {
+        int last = i + 4 == len;
+        int pad = 0;
+        if (last && s[i + 3] == '=') pad = s[i + 2] == '=' ? 2 : 1;
+        uint32_t w = 0;
+        for (size_t j = 0; j < 4; j++) {
+            int v = 0;
+            if (j < 4 - (size_t)pad) {
+                v = b64val((unsigned char)s[i + j]);
+                if (v < 0) {
+                    unsigned char c = (unsigned char)s[i + j];
+                    free(raw);
+                    if (c == '=')
+                        return rb_err(err, "bad base64: '=' padding at offset %zu is not at "
+                                           "the end", i + j);
+                    return rb_err(err, "bad base64: invalid character 0x%02x at offset %zu", c,
+                                  i + j);
+                }
+            }
+            w = w << 6 | (uint32_t)v;
+        }
+        if ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff))) {
+            free(raw);
+            return rb_err(err, "bad base64: non-zero bits before padding at offset %zu", i);
+        }
+        raw[n++] = (unsigned char)(w >> 16);
+        if (pad < 2) raw[n++] = (unsigned char)(w >> 8);
+        if (pad < 1) raw[n++] = (unsigned char)w;
+    }
+    *out = raw;
+    *outlen = n;
+    return 0;
+}
+
+/* Reads one LEB128 varint at *pos; what names it in error messages. */
+static int get_varint(const unsigned char *p, size_t n, size_t *pos, uint64_t *v, const char *what,
+                      char *err)
+{
+    size_t start = *pos;
+    uint64_t x = 0;
+    for (unsigned k = 0;; k++) {
+        if (*pos >= n) {
+            if (*pos == start)
+                return rb_err(err, "truncated: %s missing at byte %zu", what, start);
+            return rb_err(err, "truncated varint (%s) at byte %zu", what, start);
+        }
+        unsigned char b = p[(*pos)++];
+        if (k == VARINT_MAX - 1 && b > 1)
+            return rb_err(err, "varint (%s) at byte %zu overflows 64 bits", what, start);
+        x |= (uint64_t)(b & 0x7f) << (7 * k);
+        if (!(b & 0x80)) break;
+    }
+    *v = x;
+    return 0;
+}
+
+hist *hist_decode(const char *s, char *err)
+{
+    hist *h = NULL;
+    unsigned char *raw = NULL;
+    size_t n = 0, pos = 0;
+
+    if (strncmp(s, prefix, PREFIX_LEN) != 0) {
+        rb_err(err, "bad prefix: expected \"%s\"", prefix);
+        goto fail;
+    }
+    s += PREFIX_LEN;
+    size_t len = strnlen(s, (RAW_MAX + 2) / 3 * 4 + 1);
+    if (len > (RAW_MAX + 2) / 3 * 4) {
+        rb_err(err, "encoding too long: more than %zu base64 characters",
+               (RAW_MAX + 2) / 3 * 4);
+        goto fail;
+    }
+    if (b64_decode(s, len, &raw, &n, err)) goto fail;
+
+    uint64_t min, max;
+    if (get_varint(raw, n, &pos, &min, "min", err)) goto fail;
+    if (get_varint(raw, n, &pos, &max, "max", err)) goto fail;
+
+    h = hist_new();
+    size_t next = 0, first = NBUCKETS, last = 0; /* next: lowest index the next bucket may use */
+    while (pos < n) {
+        size_t at = pos;
+        uint64_t delta, count;
+        if (get_varint(raw, n, &pos, &delta, "index delta", err)) goto fail;
+        if (get_varint(raw, n, &pos, &count, "count", err)) goto fail;
+        if (delta == 0) {
+            rb_err(err, "zero index delta at byte %zu", at);
+            goto fail;
+        }
+        if (delta - 1 >= (uint64_t)(NBUCKETS - next)) {
+            rb_err(err, "bucket index out of range at byte %zu: index delta %llu goes past %d", at,
+                   (unsigned long long)delta, NBUCKETS - 1);
+            goto fail;
+        }
+        if (count == 0) {
+            rb_err(err, "zero count for bucket at byte %zu", at);
+            goto fail;
+        }
+        if (count > UINT64_MAX - h->total) {
+            rb_err(err, "total count overflows 64 bits at byte %zu", at);
+            goto fail;
+        }
+        size_t i = next + (size_t)(delta - 1);
+        h->counts[i] = count;
+        h->total += count;
+        if (first == NBUCKETS) first = i;
+        last = i;
+        next = i + 1;
+    }
+
+    if (!h->total) {
+        if (min || max) {
+            rb_err(err, "empty histogram with non-zero min %llu / max %llu",
+                   (unsigned long long)min, (unsigned long long)max);
+            goto fail;
+        }
+    } else {
+        uint64_t flo, fhi, llo, lhi;
+        bucket_bounds(first, &flo, &fhi);
+        bucket_bounds(last, &llo, &lhi);
+        if (min < flo || min > fhi) {
+            rb_err(err, "min %llu is not in the first bucket [%llu, %llu]",
+                   (unsigned long long)min, (unsigned long long)flo, (unsigned long long)fhi);
+            goto fail;
+        }
+        if (max < llo || max > lhi) {
+            rb_err(err, "max %llu is not in the last bucket [%llu, %llu]",
+                   (unsigned long long)max, (unsigned long long)llo, (unsigned long long)lhi);
+            goto fail;
+        }
+        if (min > max) { /* only possible when both share one bucket */
+            rb_err(err, "min %llu > max %llu", (unsigned long long)min, (unsigned long long)max);
+            goto fail;
+        }
+        h->min = min;
+        h->max = max;
+    }
+    free(raw);
+    return h;
+
+fail:
+    free(raw);
+    hist_free(h);
+    return NULL;
+}

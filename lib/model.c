@@ -1,0 +1,463 @@
+/* model.c -- runs and results in memory, and their JSON codec with field-level validation. */
+#include "model.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+const char *const rb_modes[] = {"single", "client-server", "multi-region", "orchestrated", "cluster", NULL};
+
+void run_init(rb_run *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+void run_cleanup(rb_run *r)
+{
+    for (size_t i = 0; i < r->n_results; i++) {
+        hist_free(r->results[i].latency);
+        free(r->results[i].samples);
+    }
+    free(r->results);
+    free(r->config);
+    free(r->commands);
+    run_init(r);
+}
+
+rb_result *run_add_result(rb_run *r)
+{
+    r->results = xrealloc(r->results, (r->n_results + 1) * sizeof *r->results);
+    rb_result *res = &r->results[r->n_results++];
+    memset(res, 0, sizeof *res);
+    return res;
+}
+
+static void copy_name(char *dst, const char *src)
+{
+    snprintf(dst, RB_NAME_LEN, "%s", src);
+}
+
+void kv_set(rb_kv **arr, size_t *n, const char *key, const char *value)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp((*arr)[i].key, key) == 0) {
+            copy_name((*arr)[i].value, value);
+            return;
+        }
+    }
+    *arr = xrealloc(*arr, (*n + 1) * sizeof **arr);
+    copy_name((*arr)[*n].key, key);
+    copy_name((*arr)[*n].value, value);
+    (*n)++;
+}
+
+void kv_add(rb_kv **arr, size_t *n, const char *key, uint64_t delta)
+{
+    uint64_t cur = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*arr)[i].key, key) == 0) cur = strtoull((*arr)[i].value, NULL, 10);
+    char v[32];
+    snprintf(v, sizeof v, "%llu", (unsigned long long)(cur + delta));
+    kv_set(arr, n, key, v);
+}
+
+void result_summarize(rb_result *res)
+{
+    double sum = 0;
+    for (size_t i = 0; i < res->n_samples; i++) sum += res->samples[i].ops_per_sec;
+    res->ops_per_sec = res->n_samples ? sum / (double)res->n_samples : 0;
+    if (!res->latency) return;
+    const hist *h = res->latency;
+    res->p50_us = (double)hist_percentile(h, 50) / 1e3;
+    res->p90_us = (double)hist_percentile(h, 90) / 1e3;
+    res->p95_us = (double)hist_percentile(h, 95) / 1e3;
+    res->p99_us = (double)hist_percentile(h, 99) / 1e3;
+    res->p999_us = (double)hist_percentile(h, 99.9) / 1e3;
+    res->max_us = (double)hist_max(h) / 1e3;
+    res->mean_us = hist_mean(h) / 1e3;
+}
+
+void result_series_key(const rb_run *run, const rb_result *res, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%s mode=%s region=%s>%s preset=%s c=%ld p=%ld v=%ld d=%ld",
+             res->scenario, res->op, run->mode, run->client_region, run->server_region,
+             run->target_preset, res->concurrency, res->pipeline, res->value_size,
+             res->dataset_size);
+}
+
+/* ---- encoding ---- */
+
+static cJSON *kv_to_json(const rb_kv *kv, size_t n, int numeric)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; i < n; i++) {
+        if (numeric)
+            cJSON_AddNumberToObject(o, kv[i].key, strtod(kv[i].value, NULL));
+        else
+            cJSON_AddStringToObject(o, kv[i].key, kv[i].value);
+    }
+    return o;
+}
+
+char *kv_json(const rb_kv *kv, size_t n, int numeric)
+{
+    cJSON *o = kv_to_json(kv, n, numeric);
+    char *out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!out) abort(); /* cJSON only fails on allocation */
+    char *copy = xstrdup(out);
+    cJSON_free(out);
+    return copy;
+}
+
+char *run_to_json(const rb_run *r, int pretty)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "schema_version", RB_SCHEMA_VERSION);
+    cJSON_AddStringToObject(root, "run_id", r->id);
+    cJSON_AddStringToObject(root, "project", r->project);
+    cJSON_AddStringToObject(root, "branch", r->branch);
+    cJSON_AddStringToObject(root, "commit", r->commit);
+    cJSON_AddStringToObject(root, "mode", r->mode);
+    cJSON_AddStringToObject(root, "client_region", r->client_region);
+    cJSON_AddStringToObject(root, "server_region", r->server_region);
+    cJSON_AddStringToObject(root, "started_at", r->started_at);
+    cJSON_AddStringToObject(root, "ended_at", r->ended_at);
+
+    cJSON *t = cJSON_AddObjectToObject(root, "target");
+    cJSON_AddStringToObject(t, "kind", r->target_kind);
+    cJSON_AddStringToObject(t, "version", r->target_version);
+    cJSON_AddStringToObject(t, "address", r->target_address);
+    cJSON_AddStringToObject(t, "preset", r->target_preset);
+    cJSON_AddItemToObject(t, "config", kv_to_json(r->config, r->n_config, 0));
+
+    cJSON *rn = cJSON_AddObjectToObject(root, "runner");
+    cJSON_AddStringToObject(rn, "version", r->runner_version);
+    cJSON_AddStringToObject(rn, "host", r->runner_host);
+    cJSON_AddItemToObject(rn, "commands", kv_to_json(r->commands, r->n_commands, 1));
+
+    cJSON *arr = cJSON_AddArrayToObject(root, "results");
+    for (size_t i = 0; i < r->n_results; i++) {
+        const rb_result *res = &r->results[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "scenario", res->scenario);
+        cJSON_AddStringToObject(o, "op", res->op);
+        cJSON_AddStringToObject(o, "data_type", res->data_type);
+        cJSON_AddNumberToObject(o, "concurrency", (double)res->concurrency);
+        cJSON_AddNumberToObject(o, "pipeline", (double)res->pipeline);
+        cJSON_AddNumberToObject(o, "value_size", (double)res->value_size);
+        cJSON_AddNumberToObject(o, "dataset_size", (double)res->dataset_size);
+        cJSON_AddNumberToObject(o, "requests", (double)res->requests);
+        cJSON_AddNumberToObject(o, "errors", (double)res->errors);
+        cJSON_AddNumberToObject(o, "ops_per_sec", res->ops_per_sec);
+        cJSON *s = cJSON_AddArrayToObject(o, "samples");
+        for (size_t k = 0; k < res->n_samples; k++) {
+            const rb_sample *sm = &res->samples[k];
+            cJSON *so = cJSON_CreateObject();
+            cJSON_AddNumberToObject(so, "ops_per_sec", sm->ops_per_sec);
+            cJSON_AddNumberToObject(so, "requests", (double)sm->requests);
+            cJSON_AddNumberToObject(so, "errors", (double)sm->errors);
+            cJSON_AddNumberToObject(so, "seconds", sm->seconds);
+            cJSON_AddNumberToObject(so, "p50_us", sm->p50_us);
+            cJSON_AddNumberToObject(so, "p99_us", sm->p99_us);
+            cJSON_AddItemToArray(s, so);
+        }
+        cJSON *lat = cJSON_AddObjectToObject(o, "latency_us");
+        cJSON_AddNumberToObject(lat, "p50", res->p50_us);
+        cJSON_AddNumberToObject(lat, "p90", res->p90_us);
+        cJSON_AddNumberToObject(lat, "p95", res->p95_us);
+        cJSON_AddNumberToObject(lat, "p99", res->p99_us);
+        cJSON_AddNumberToObject(lat, "p999", res->p999_us);
+        cJSON_AddNumberToObject(lat, "max", res->max_us);
+        cJSON_AddNumberToObject(lat, "mean", res->mean_us);
+        char *enc = res->latency ? hist_encode(res->latency) : xstrdup("");
+        cJSON_AddStringToObject(o, "latency_hist", enc);
+        free(enc);
+        if (res->server.present) {
+            const rb_server_delta *d = &res->server;
+            cJSON *sv = cJSON_AddObjectToObject(o, "server");
+            cJSON_AddNumberToObject(sv, "cpu_user_s", d->cpu_user_s);
+            cJSON_AddNumberToObject(sv, "cpu_sys_s", d->cpu_sys_s);
+            cJSON_AddNumberToObject(sv, "net_in_bytes", (double)d->net_in_bytes);
+            cJSON_AddNumberToObject(sv, "net_out_bytes", (double)d->net_out_bytes);
+            cJSON_AddNumberToObject(sv, "used_memory", (double)d->used_memory);
+            cJSON_AddNumberToObject(sv, "used_memory_peak", (double)d->used_memory_peak);
+            cJSON_AddNumberToObject(sv, "evictions", (double)d->evictions);
+            cJSON_AddNumberToObject(sv, "keys", (double)d->keys);
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    char *out = pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!out) abort(); /* cJSON only fails on allocation */
+    char *copy = xstrdup(out);
+    cJSON_free(out);
+    return copy;
+}
+
+/* ---- decoding with field-level errors ---- */
+
+/* Reads a required (or optional, with def) string field into dst. */
+static int get_str(const cJSON *o, const char *path, const char *name, char *dst, int required,
+                   const char *def, char *err)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!it || cJSON_IsNull(it)) {
+        if (required) return rb_err(err, "%s%s: required field is missing", path, name);
+        copy_name(dst, def);
+        return 0;
+    }
+    if (!cJSON_IsString(it)) return rb_err(err, "%s%s: must be a string", path, name);
+    if (strlen(it->valuestring) >= RB_NAME_LEN)
+        return rb_err(err, "%s%s: longer than %d characters", path, name, RB_NAME_LEN - 1);
+    if (required && !it->valuestring[0]) return rb_err(err, "%s%s: must not be empty", path, name);
+    copy_name(dst, it->valuestring);
+    return 0;
+}
+
+/* Reads a number field; min is the smallest accepted value; integral asks for
+ * a whole number. Missing optional fields read as 0. */
+static int get_num(const cJSON *o, const char *path, const char *name, double *dst, int required,
+                   double min, int integral, char *err)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!it) {
+        if (required) return rb_err(err, "%s%s: required field is missing", path, name);
+        *dst = 0;
+        return 0;
+    }
+    if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
+        return rb_err(err, "%s%s: must be a number", path, name);
+    double v = it->valuedouble;
+    if (integral && (v != floor(v) || v > 9007199254740992.0))
+        return rb_err(err, "%s%s: must be an integer", path, name);
+    if (v < min) return rb_err(err, "%s%s: must be >= %g", path, name, min);
+    *dst = v;
+    return 0;
+}
+
+static int get_kv(const cJSON *o, const char *path, const char *name, rb_kv **arr, size_t *n,
+                  int numeric, char *err)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!it) return 0;
+    if (!cJSON_IsObject(it)) return rb_err(err, "%s%s: must be an object", path, name);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, it) {
+        if (strlen(e->string) >= RB_NAME_LEN)
+            return rb_err(err, "%s%s: key longer than %d characters", path, name, RB_NAME_LEN - 1);
+        if (numeric) {
+            if (!cJSON_IsNumber(e) || e->valuedouble < 0)
+                return rb_err(err, "%s%s.%s: must be a non-negative number", path, name, e->string);
+            kv_add(arr, n, e->string, (uint64_t)e->valuedouble);
+        } else {
+            if (!cJSON_IsString(e))
+                return rb_err(err, "%s%s.%s: must be a string", path, name, e->string);
+            if (strlen(e->valuestring) >= RB_NAME_LEN)
+                return rb_err(err, "%s%s.%s: longer than %d characters", path, name, e->string,
+                              RB_NAME_LEN - 1);
+            kv_set(arr, n, e->string, e->valuestring);
+        }
+    }
+    return 0;
+}
+
+static int valid_time(const char *s)
+{
+    /* YYYY-MM-DDTHH:MM:SS then optional fraction then Z */
+    int y, mo, d, h, mi, se;
+    char tail[RB_NAME_LEN] = "";
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%63s", &y, &mo, &d, &h, &mi, &se, tail) < 6) return 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return 0;
+    size_t tl = strlen(tail);
+    return tl > 0 && tail[tl - 1] == 'Z';
+}
+
+static int decode_result(const cJSON *o, size_t idx, rb_result *res, char *err)
+{
+    char path[48];
+    snprintf(path, sizeof path, "results[%zu].", idx);
+    double v;
+    if (!cJSON_IsObject(o)) return rb_err(err, "results[%zu]: must be an object", idx);
+    if (get_str(o, path, "scenario", res->scenario, 1, "", err) < 0) return -1;
+    if (get_str(o, path, "op", res->op, 1, "", err) < 0) return -1;
+    if (get_str(o, path, "data_type", res->data_type, 0, "string", err) < 0) return -1;
+    if (get_num(o, path, "concurrency", &v, 1, 1, 1, err) < 0) return -1;
+    res->concurrency = (long)v;
+    if (get_num(o, path, "pipeline", &v, 1, 1, 1, err) < 0) return -1;
+    res->pipeline = (long)v;
+    if (get_num(o, path, "value_size", &v, 1, 0, 1, err) < 0) return -1;
+    res->value_size = (long)v;
+    if (get_num(o, path, "dataset_size", &v, 1, 1, 1, err) < 0) return -1;
+    res->dataset_size = (long)v;
+    if (get_num(o, path, "requests", &v, 1, 0, 1, err) < 0) return -1;
+    res->requests = (uint64_t)v;
+    if (get_num(o, path, "errors", &v, 1, 0, 1, err) < 0) return -1;
+    res->errors = (uint64_t)v;
+
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "samples");
+    if (!s) return rb_err(err, "%ssamples: required field is missing", path);
+    if (!cJSON_IsArray(s)) return rb_err(err, "%ssamples: must be an array", path);
+    int ns = cJSON_GetArraySize(s);
+    if (ns < 1) return rb_err(err, "%ssamples: needs at least one iteration", path);
+    res->samples = xcalloc((size_t)ns, sizeof *res->samples);
+    res->n_samples = (size_t)ns;
+    int k = 0;
+    const cJSON *so;
+    cJSON_ArrayForEach(so, s) {
+        char sp[128];
+        snprintf(sp, sizeof sp, "%ssamples[%d].", path, k);
+        if (!cJSON_IsObject(so)) return rb_err(err, "%ssamples[%d]: must be an object", path, k);
+        rb_sample *sm = &res->samples[k++];
+        if (get_num(so, sp, "ops_per_sec", &sm->ops_per_sec, 1, 0, 0, err) < 0) return -1;
+        if (get_num(so, sp, "requests", &v, 1, 0, 1, err) < 0) return -1;
+        sm->requests = (uint64_t)v;
+        if (get_num(so, sp, "errors", &v, 0, 0, 1, err) < 0) return -1;
+        sm->errors = (uint64_t)v;
+        if (get_num(so, sp, "seconds", &sm->seconds, 1, 0, 0, err) < 0) return -1;
+        if (get_num(so, sp, "p50_us", &sm->p50_us, 0, 0, 0, err) < 0) return -1;
+        if (get_num(so, sp, "p99_us", &sm->p99_us, 0, 0, 0, err) < 0) return -1;
+    }
+
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "latency_hist");
+    if (!h) return rb_err(err, "%slatency_hist: required field is missing", path);
+    if (!cJSON_IsString(h)) return rb_err(err, "%slatency_hist: must be a string", path);
+    char herr[RB_ERR_LEN];
+    res->latency = hist_decode(h->valuestring, herr);
+    if (!res->latency) return rb_err(err, "%slatency_hist: %s", path, herr);
+
+    const cJSON *sv = cJSON_GetObjectItemCaseSensitive(o, "server");
+    if (sv) {
+        char sp[128];
+        snprintf(sp, sizeof sp, "%sserver.", path);
+        if (!cJSON_IsObject(sv)) return rb_err(err, "%sserver: must be an object", path);
+        rb_server_delta *d = &res->server;
+        d->present = 1;
+        if (get_num(sv, sp, "cpu_user_s", &d->cpu_user_s, 0, 0, 0, err) < 0) return -1;
+        if (get_num(sv, sp, "cpu_sys_s", &d->cpu_sys_s, 0, 0, 0, err) < 0) return -1;
+        /* Deltas of gauges such as memory may be negative. */
+        const char *ints[] = {"net_in_bytes", "net_out_bytes", "used_memory", "used_memory_peak",
+                              "evictions", "keys"};
+        int64_t *dst[] = {&d->net_in_bytes, &d->net_out_bytes, &d->used_memory,
+                          &d->used_memory_peak, &d->evictions, &d->keys};
+        for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+            if (get_num(sv, sp, ints[i], &v, 0, -9e15, 1, err) < 0) return -1;
+            *dst[i] = (int64_t)v;
+        }
+    }
+    result_summarize(res);
+    return 0;
+}
+
+int run_from_json(const char *json, size_t len, rb_run *r, char *err)
+{
+    run_init(r);
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    if (!root) return rb_err(err, "body: malformed JSON");
+    int rc = -1;
+    double v;
+    if (!cJSON_IsObject(root)) {
+        rb_err(err, "body: must be a JSON object");
+        goto out;
+    }
+    if (get_num(root, "", "schema_version", &v, 1, 0, 1, err) < 0) goto out;
+    if (v != RB_SCHEMA_VERSION) {
+        rb_err(err, "schema_version: unsupported version %g (this collector reads %d)", v,
+               RB_SCHEMA_VERSION);
+        goto out;
+    }
+    if (get_str(root, "", "run_id", r->id, 1, "", err) < 0) goto out;
+    for (const char *p = r->id; *p; p++) {
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              *p == '-' || *p == '_')) {
+            rb_err(err, "run_id: only letters, digits, '-' and '_' are allowed");
+            goto out;
+        }
+    }
+    if (get_str(root, "", "project", r->project, 0, "default", err) < 0) goto out;
+    if (get_str(root, "", "branch", r->branch, 1, "", err) < 0) goto out;
+    if (get_str(root, "", "commit", r->commit, 0, "", err) < 0) goto out;
+    if (get_str(root, "", "mode", r->mode, 1, "", err) < 0) goto out;
+    int known = 0;
+    for (int i = 0; rb_modes[i]; i++) known |= strcmp(rb_modes[i], r->mode) == 0;
+    if (!known) {
+        rb_err(err, "mode: unknown mode '%s' (single, client-server, multi-region, orchestrated, cluster)",
+               r->mode);
+        goto out;
+    }
+    if (get_str(root, "", "client_region", r->client_region, 0, "local", err) < 0) goto out;
+    if (get_str(root, "", "server_region", r->server_region, 0, "local", err) < 0) goto out;
+    if (get_str(root, "", "started_at", r->started_at, 1, "", err) < 0) goto out;
+    if (get_str(root, "", "ended_at", r->ended_at, 1, "", err) < 0) goto out;
+    if (!valid_time(r->started_at)) {
+        rb_err(err, "started_at: must be an RFC 3339 UTC time like 2026-01-02T03:04:05Z");
+        goto out;
+    }
+    if (!valid_time(r->ended_at)) {
+        rb_err(err, "ended_at: must be an RFC 3339 UTC time like 2026-01-02T03:04:05Z");
+        goto out;
+    }
+
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "target");
+    if (!t) {
+        rb_err(err, "target: required field is missing");
+        goto out;
+    }
+    if (!cJSON_IsObject(t)) {
+        rb_err(err, "target: must be an object");
+        goto out;
+    }
+    if (get_str(t, "target.", "kind", r->target_kind, 0, "", err) < 0) goto out;
+    if (get_str(t, "target.", "version", r->target_version, 0, "", err) < 0) goto out;
+    if (get_str(t, "target.", "address", r->target_address, 0, "", err) < 0) goto out;
+    if (get_str(t, "target.", "preset", r->target_preset, 0, "local", err) < 0) goto out;
+    if (get_kv(t, "target.", "config", &r->config, &r->n_config, 0, err) < 0) goto out;
+
+    const cJSON *rn = cJSON_GetObjectItemCaseSensitive(root, "runner");
+    if (rn) {
+        if (!cJSON_IsObject(rn)) {
+            rb_err(err, "runner: must be an object");
+            goto out;
+        }
+        if (get_str(rn, "runner.", "version", r->runner_version, 0, "", err) < 0) goto out;
+        if (get_str(rn, "runner.", "host", r->runner_host, 0, "", err) < 0) goto out;
+        if (get_kv(rn, "runner.", "commands", &r->commands, &r->n_commands, 1, err) < 0) goto out;
+    }
+
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "results");
+    if (!res) {
+        rb_err(err, "results: required field is missing");
+        goto out;
+    }
+    if (!cJSON_IsArray(res) || cJSON_GetArraySize(res) < 1) {
+        rb_err(err, "results: must be a non-empty array");
+        goto out;
+    }
+    size_t idx = 0;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, res) {
+        if (decode_result(o, idx, run_add_result(r), err) < 0) goto out;
+        idx++;
+    }
+    /* Two results of one run may not share a series. */
+    for (size_t i = 0; i < r->n_results; i++) {
+        char a[256], b[256];
+        result_series_key(r, &r->results[i], a, sizeof a);
+        for (size_t j = i + 1; j < r->n_results; j++) {
+            result_series_key(r, &r->results[j], b, sizeof b);
+            if (strcmp(a, b) == 0) {
+                rb_err(err, "results[%zu]: same series as results[%zu] (%s)", j, i, a);
+                goto out;
+            }
+        }
+    }
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    if (rc < 0) run_cleanup(r);
+    return rc;
+}

@@ -1,0 +1,97 @@
+/* model.h -- the result model (run, result, per-iteration sample) and its JSON
+ * codec, documented in docs/result-format.md. */
+#ifndef RB_MODEL_H
+#define RB_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+
+#define RB_SCHEMA_VERSION 1
+#define RB_NAME_LEN 64
+
+/* Percentiles and latency summaries are kept in microseconds. */
+typedef struct rb_sample {
+    double ops_per_sec;
+    uint64_t requests;
+    uint64_t errors;
+    double seconds;
+    double p50_us;
+    double p99_us;
+} rb_sample;
+
+typedef struct rb_server_delta {
+    int present;                /* 0 when the server gave no INFO */
+    double cpu_user_s, cpu_sys_s;
+    int64_t net_in_bytes, net_out_bytes;
+    int64_t used_memory, used_memory_peak;
+    int64_t evictions, keys;
+} rb_server_delta;
+
+typedef struct rb_result {
+    char scenario[RB_NAME_LEN];
+    char op[RB_NAME_LEN];
+    char data_type[RB_NAME_LEN];
+    long concurrency, pipeline, value_size, dataset_size;
+    uint64_t requests, errors;
+    double ops_per_sec;         /* mean over samples */
+    double p50_us, p90_us, p95_us, p99_us, p999_us, max_us, mean_us;
+    hist *latency;              /* owned; merged over iterations, ns */
+    rb_sample *samples;         /* owned array of n_samples */
+    size_t n_samples;
+    rb_server_delta server;
+} rb_result;
+
+/* A key/value pair of the target's config audit or of the command counts. */
+typedef struct rb_kv {
+    char key[RB_NAME_LEN];
+    char value[RB_NAME_LEN];
+} rb_kv;
+
+typedef struct rb_run {
+    char id[RB_NAME_LEN];
+    char project[RB_NAME_LEN], branch[RB_NAME_LEN], commit[RB_NAME_LEN];
+    char mode[RB_NAME_LEN], client_region[RB_NAME_LEN], server_region[RB_NAME_LEN];
+    char started_at[RB_NAME_LEN], ended_at[RB_NAME_LEN];   /* RFC 3339 UTC */
+    char target_kind[RB_NAME_LEN], target_version[RB_NAME_LEN];
+    char target_address[RB_NAME_LEN], target_preset[RB_NAME_LEN];
+    rb_kv *config; size_t n_config;        /* owned */
+    rb_kv *commands; size_t n_commands;    /* owned: commands sent, by name */
+    char runner_version[RB_NAME_LEN], runner_host[RB_NAME_LEN];
+    rb_result *results; size_t n_results;  /* owned */
+} rb_run;
+
+/* Modes a run may record; the table is the single source of truth. */
+extern const char *const rb_modes[];
+
+void run_init(rb_run *r);
+void run_cleanup(rb_run *r);
+/* Appends a zeroed result to r and returns it (owned by r). */
+rb_result *run_add_result(rb_run *r);
+/* Adds or sets key in a kv array (owned by the caller's run). */
+void kv_set(rb_kv **arr, size_t *n, const char *key, const char *value);
+/* Adds delta to the integer value of key (creating it at 0). */
+void kv_add(rb_kv **arr, size_t *n, const char *key, uint64_t delta);
+
+/* The kv array as a JSON object text (numbers if numeric, else strings): malloc'd, caller frees. */
+char *kv_json(const rb_kv *kv, size_t n, int numeric);
+
+/* Recomputes the result's summary (ops_per_sec, percentiles, mean, max)
+ * from its samples and latency histogram. */
+void result_summarize(rb_result *res);
+
+/* Writes the series key of res within run into out (len bytes): the fields
+ * that make a series (docs/result-format.md). */
+void result_series_key(const rb_run *run, const rb_result *res, char *out, size_t len);
+
+/* Encodes the run as JSON: a malloc'd string the caller frees. */
+char *run_to_json(const rb_run *r, int pretty);
+
+/* Decodes and validates a run document. On success fills r (which the caller
+ * later run_cleanup()s) and returns 0; on failure returns -1 with err naming
+ * the field ("results[2].concurrency: must be a positive integer") and leaves
+ * r initialized but empty. */
+int run_from_json(const char *json, size_t len, rb_run *r, char *err);
+
+#endif

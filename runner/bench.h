@@ -1,0 +1,59 @@
+/* bench.h -- load generation against a RESP server: one cell of the matrix,
+ * measured over iterations, plus the server's INFO and config audit. */
+#ifndef RB_BENCH_H
+#define RB_BENCH_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+enum op_id { OP_SET, OP_GET, OP__MAX };
+
+struct op_info {
+    const char *name;       /* lower case, as in results.op */
+    const char *command;    /* as counted by INFO commandstats */
+    const char *data_type;
+    int needs_dataset;      /* keys must exist before measuring */
+};
+extern const struct op_info op_info[OP__MAX];
+
+/* Looks an operation up by name; -1 if unknown. */
+int op_find(const char *name);
+
+typedef struct bench_target {
+    char *host;             /* owned */
+    int port;
+    const char *password;   /* NULL: no AUTH */
+    int timeout_ms;         /* connect and per-command timeout */
+} bench_target;
+
+typedef struct bench_cell {
+    enum op_id op;
+    long concurrency, pipeline, value_size, dataset_size;
+} bench_cell;
+
+typedef struct bench_limits {
+    int iterations;
+    uint64_t requests;      /* per iteration; 0 when duration bounds it */
+    double duration_s;      /* per iteration; 0 when requests bound it */
+    uint64_t warmup;        /* requests before the measured iterations */
+} bench_limits;
+
+/* Progress callback: called after each iteration (it is 0-based). */
+typedef void (*bench_progress)(const bench_cell *cell, int it, int iterations, double ops_per_sec,
+                               void *ud);
+
+/* Prepares the cell's data set, warms up, measures `iterations` iterations
+ * and cleans its keys up; fills res (scenario, op, params, samples, merged
+ * latency histogram, server deltas, summary) and adds every command sent to
+ * *cmds. 0, or -1 with err naming the address and the cause. */
+int bench_run_cell(const bench_target *t, const bench_cell *cell, const bench_limits *lim,
+                   rb_result *res, rb_kv **cmds, size_t *n_cmds, bench_progress progress,
+                   void *ud, char *err);
+
+/* Connects to the target once and records its kind, version and config audit
+ * (maxmemory, maxmemory-policy, appendonly, appendfsync, save) in run.
+ * 0, or -1 with err ("connect 127.0.0.1:6390: Connection refused"). */
+int bench_probe(const bench_target *t, rb_run *run, char *err);
+
+#endif
