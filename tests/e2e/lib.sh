@@ -1,0 +1,95 @@
+# lib.sh -- helpers for the end-to-end tests: real redis-server and collector
+# processes on loopback, started and stopped by the test. Source it.
+# Each check prints "ok - NAME" or "not ok - NAME"; tests/run.sh counts them.
+set -u
+RB=${RB_BIN:?RB_BIN must point at the redbench binary}
+TMP=$(mktemp -d /tmp/redbench-e2e.XXXXXX)
+PIDS=""
+FAILS=0
+export REDBENCH_TOKEN=e2e-token-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
+export REDBENCH_SPOOL="$TMP/spool"
+export REDBENCH_BRANCH=main
+
+cleanup() {
+  for p in $PIDS; do kill "$p" 2>/dev/null; done
+  for p in $PIDS; do
+    # Bounded wait: 5 s, then force.
+    i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+    kill -9 "$p" 2>/dev/null
+  done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $1"; }
+notok() { echo "not ok - $1"; FAILS=$((FAILS+1)); }
+# check NAME CMD...: runs CMD, ok if it exits 0.
+check() { name=$1; shift; if "$@"; then ok "$name"; else notok "$name"; fi; }
+
+# start_redis: starts redis-server on a free loopback port; sets REDIS_PORT.
+start_redis() {
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    REDIS_PORT=$(( (RANDOM % 20000) + 30000 ))
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+      --dir "$TMP" --logfile "$TMP/redis-$REDIS_PORT.log" --daemonize no &
+    rpid=$!
+    for i in $(seq 1 50); do
+      if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+        PIDS="$PIDS $rpid"; return 0
+      fi
+      kill -0 $rpid 2>/dev/null || break
+      sleep 0.1
+    done
+    kill $rpid 2>/dev/null; wait $rpid 2>/dev/null
+  done
+  echo "# could not start redis-server" >&2; return 1
+}
+
+# start_collector DB [ARGS...]: starts `redbench serve` on a free port; sets URL, SERVE_PID.
+start_collector() {
+  db=$1; shift
+  "$RB" serve --db "$db" --listen 127.0.0.1:0 "$@" > "$TMP/serve.out" 2> "$TMP/serve.err" &
+  SERVE_PID=$!
+  PIDS="$PIDS $SERVE_PID"
+  for i in $(seq 1 100); do
+    URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/serve.out")
+    [ -n "$URL" ] && return 0
+    kill -0 $SERVE_PID 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "# collector did not start:" >&2; cat "$TMP/serve.err" >&2; return 1
+}
+
+# stop_collector: SIGTERM, then its exit status must be 0 (sanitizers report
+# leaks and errors through it).
+stop_collector() {
+  kill -TERM "$SERVE_PID"
+  wait "$SERVE_PID"
+  SERVE_RC=$?
+  PIDS=$(echo "$PIDS" | sed "s/\b$SERVE_PID\b//")
+  return $SERVE_RC
+}
+
+# sql DB QUERY: one value from the warehouse.
+sql() { sqlite3 -cmd '.timeout 5000' "$1" "$2"; }
+
+# post BODYFILE [TOKEN]: POSTs a run; prints "STATUS BODY".
+post() {
+  tok=${2-$REDBENCH_TOKEN}
+  if [ -n "$tok" ]; then
+    curl -s -m 30 -o "$TMP/post.body" -w '%{http_code}' -H "Authorization: Bearer $tok" \
+      -H 'Content-Type: application/json' --data-binary @"$1" "$URL/api/v1/runs"
+  else
+    curl -s -m 30 -o "$TMP/post.body" -w '%{http_code}' -H 'Content-Type: application/json' \
+      --data-binary @"$1" "$URL/api/v1/runs"
+  fi
+  printf ' '; cat "$TMP/post.body"
+}
+
+finish() { exit $(( FAILS > 0 )); }
+
+# jget FILE PATH: a value from a JSON file (SQLite's JSON functions).
+jget() { sqlite3 :memory: "select json_extract(readfile('$1'), '$2')"; }
+# jedit FILE EXPR: prints the JSON of FILE transformed by EXPR, in which the
+# document is named "d", e.g. "json_set(d, '\$.run_id', 'x')".
+jedit() { sqlite3 :memory: "with t(d) as (select readfile('$1')) select $2 from t"; }
