@@ -44,8 +44,10 @@ static const struct {
 
 /* Per-connection state across the access handler's calls. */
 struct conn_state {
-    int route;              /* -1: answered early (401/404/413) */
+    int route;              /* -1: answered early (401/404/405/413) */
     buf body;
+    int toobig;             /* the body passed the cap: answer 413 at its end */
+    size_t discarded;       /* body bytes dropped after the cap, bytes */
     char param[128];
 };
 
@@ -158,14 +160,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_data_size) {
-        /* An early answer was queued: swallow the rest of the body. */
-        if (cs->route >= 0 && buf_append(&cs->body, upload_data, *upload_data_size) < 0) {
-            cs->route = -1;
-            *upload_data_size = 0;
-            return respond_error(c, 413, "request body larger than %zu bytes", col->max_body);
-        }
+        size_t n = *upload_data_size;
         *upload_data_size = 0;
-        return MHD_YES;
+        if (cs->route < 0) return MHD_YES; /* an early answer was queued: drop the rest */
+        if (!cs->toobig && buf_append(&cs->body, upload_data, n) == 0) return MHD_YES;
+        /* Over the cap (a chunked body has no Content-Length to refuse up
+         * front): keep reading and dropping, so the client is still listening
+         * when the 413 comes; past 8 times the cap, answer and close at once. */
+        cs->toobig = 1;
+        buf_cleanup(&cs->body);
+        cs->discarded += n;
+        if (cs->discarded <= 8 * col->max_body) return MHD_YES;
+        cs->route = -1;
+        return respond_error(c, 413, "request body larger than %zu bytes", col->max_body);
+    }
+    if (cs->toobig) {
+        cs->route = -1;
+        return respond_error(c, 413, "request body larger than %zu bytes", col->max_body);
     }
     if (cs->route < 0) return MHD_YES; /* answered already */
     struct request r = {c, col, cs->param[0] ? cs->param : NULL, cs->body.data ? cs->body.data : "",

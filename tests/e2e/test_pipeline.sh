@@ -66,11 +66,21 @@ r=$(post "$TMP/good5.json" ""); check "no token: 401" [ "${r%% *}" = 401 ]
 r=$(post "$TMP/good5.json" "wrong-token-wrong-token"); check "wrong token: 401" [ "${r%% *}" = 401 ]
 head -c 17000000 /dev/zero | tr '\0' ' ' > "$TMP/big.json"
 r=$(post "$TMP/big.json"); check "body over the limit: 413" [ "${r%% *}" = 413 ]
+code=$(curl -s -m 60 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $REDBENCH_TOKEN" \
+  -H 'Transfer-Encoding: chunked' --data-binary @"$TMP/big.json" "$URL/api/v1/runs")
+check "chunked body over the limit: 413" [ "$code" = 413 ]
 r=$(post "$TMP/run1.json"); check "same run again: 200 already present" sh -c "[ '${r%% *}' = 200 ] && echo '$r' | grep -q already_present"
 jedit "$TMP/run1.json" "json_set(d, '\$.commit', 'changed')" > "$TMP/conflict.json"
 r=$(post "$TMP/conflict.json"); check "same id, other content: 409" [ "${r%% *}" = 409 ]
 after=$(sql "$DB" "select (select count(*) from runs)||'/'||(select count(*) from results)||'/'||(select count(*) from samples)")
 check "nothing written by bad input ($before -> $after)" [ "$before" = "$after" ]
+
+# Every value on the pages is escaped.
+jedit "$TMP/run1.json" "json_set(d, '\$.run_id', 'esc1', '\$.branch', '<script>alert(1)</script>', '\$.commit', '\"><img src=x>')" > "$TMP/esc.json"
+r=$(post "$TMP/esc.json"); check "a run with markup in its fields is accepted" [ "${r%% *}" = 201 ]
+curl -s -m 5 "$URL/" > "$TMP/index.html"; curl -s -m 5 "$URL/runs/esc1" > "$TMP/esc.html"
+check "index page escapes the branch" sh -c "grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' '$TMP/index.html' && ! grep -q '<script>alert' '$TMP/index.html'"
+check "run page escapes branch and commit" sh -c "grep -q '&quot;&gt;&lt;img src' '$TMP/esc.html' && ! grep -q '<img src=x>' '$TMP/esc.html' && ! grep -q '<script>alert' '$TMP/esc.html'"
 
 # Uploading a file again via `redbench upload` is idempotent too.
 check "redbench upload of a stored run succeeds" sh -c "'$RB' upload --collector '$URL' '$TMP/run2.json' | grep -q already_present"
@@ -87,7 +97,7 @@ check "unreachable target names the address and cause" grep -q "connect 127.0.0.
 rc=$?
 check "unreachable collector: exit 3 and run spooled" sh -c "[ $rc = 3 ] && ls '$REDBENCH_SPOOL'/*.json >/dev/null"
 check "spooled run delivered by redbench upload" sh -c "'$RB' upload --collector '$URL' | grep -q created && [ -z \"\$(ls '$REDBENCH_SPOOL')\" ]"
-check "warehouse now holds 4 runs" [ "$(sql "$DB" 'select count(*) from runs')" = 4 ]
+check "warehouse now holds 5 runs" [ "$(sql "$DB" 'select count(*) from runs')" = 5 ]
 
 check "collector stops cleanly on SIGTERM" stop_collector
 finish
