@@ -29,17 +29,19 @@ double stats_quantile(const double *x, size_t n, double q);
 
 /* Regularized incomplete beta function I_x(a,b) for a, b > 0; 0 for x <= 0,
  * 1 for x >= 1, NAN if a or b is not positive or any argument is NaN.
- * Relative accuracy is about 1e-13 for moderate a, b (worse, ~1e-9, when a
- * or b is in the millions because lgamma loses absolute precision). */
+ * Measured against mpmath: relative error below 3e-12 for a, b in
+ * [0.01, 1e6] (about 1e-15 when a, b < 1000). */
 double stats_betai(double a, double b, double x);
 
 /* Student t cumulative distribution P(T <= t) with df > 0 degrees of freedom
  * (df may be fractional, as Welch's df is; df = INFINITY gives the normal).
- * NAN if df <= 0 or an argument is NaN. */
+ * NAN if df <= 0 or an argument is NaN. Absolute error ~1e-14; the smaller
+ * tail is also accurate relatively (~1e-12 for df <= 1e5, ~1e-8 up to 1e9). */
 double stats_t_cdf(double t, double df);
 
-/* Inverse of stats_t_cdf: the t with P(T <= t) = p. -INFINITY for p == 0,
- * INFINITY for p == 1, NAN if p is outside [0,1] or df <= 0. */
+/* Inverse of stats_t_cdf: the t with P(T <= t) = p, found by bisection to
+ * full double precision. -INFINITY for p == 0, INFINITY for p == 1, NAN if p
+ * is outside [0,1] or df <= 0. */
 double stats_t_quantile(double p, double df);
 
 /* Standard normal cumulative distribution P(Z <= z), via erfc. */
