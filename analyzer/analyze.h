@@ -7,6 +7,8 @@
 #include <sqlite3.h>
 #include <stdio.h>
 
+#include "model.h"
+
 /* The metrics a verdict is given on; the table below drives everything. */
 enum metric { MET_OPS, MET_P50, MET_P99, MET__MAX };
 
@@ -35,7 +37,7 @@ void analyze_opts_threshold_all(analyze_opts *o, double t);
 
 typedef struct verdict {
     long long result_id;
-    char series_key[256];
+    char series_key[RB_SERIES_KEY_LEN];
     char op[64];
     enum metric metric;
     enum verdict_status status;

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "httpc.h"
 #include "store.h"
+#include "tmpl.h"
 #include "util.h"
 
 static const char ANALYZE_USAGE[] =
@@ -55,10 +56,18 @@ static int analyze_remote(const char *collector, const char *run_id, const analy
     while (cl > 0 && collector[cl - 1] == '/') cl--;
     buf q;
     buf_init(&q, 1024);
-    buf_printf(&q, "?baseline_branch=%s&alpha=%.17g&max_baseline_runs=%d&min_baseline_runs=%d",
-               o->baseline_branch, o->alpha, o->max_baseline_runs, o->min_baseline_runs);
+    buf_printf(&q, "%.*s/api/v1/runs/", (int)cl, collector);
+    tmpl_escape_url(&q, run_id);
+    buf_puts(&q, "/analysis?baseline_branch=");
+    tmpl_escape_url(&q, o->baseline_branch);
+    buf_printf(&q, "&alpha=%.17g&max_baseline_runs=%d&min_baseline_runs=%d", o->alpha,
+               o->max_baseline_runs, o->min_baseline_runs);
     if (custom_threshold) buf_printf(&q, "&threshold=%.17g", threshold);
-    snprintf(url, sizeof url, "%.*s/api/v1/runs/%s/analysis%s", (int)cl, collector, run_id, q.data);
+    if (q.toobig) {
+        buf_cleanup(&q);
+        return rb_err(err, "collector URL too long");
+    }
+    snprintf(url, sizeof url, "%s", q.data);
     buf_cleanup(&q);
     httpc_resp r;
     char herr[RB_ERR_LEN];

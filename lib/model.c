@@ -11,6 +11,18 @@
 
 const char *const rb_modes[] = {"single", "client-server", "multi-region", "orchestrated", "cluster", NULL};
 
+int run_id_valid(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n >= RB_NAME_LEN) return 0;
+    for (const char *p = id; *p; p++) {
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              *p == '-' || *p == '_'))
+            return 0;
+    }
+    return 1;
+}
+
 void run_init(rb_run *r)
 {
     memset(r, 0, sizeof *r);
@@ -91,15 +103,26 @@ void result_series_key(const rb_run *run, const rb_result *res, char *out, size_
 
 /* ---- encoding ---- */
 
-static cJSON *kv_to_json(const rb_kv *kv, size_t n, int numeric)
+static int kv_cmp(const void *a, const void *b)
+{
+    return strcmp(((const rb_kv *)a)->key, ((const rb_kv *)b)->key);
+}
+
+/* Keys come out sorted, so that the canonical document does not depend on
+ * the order a producer wrote them in. */
+static cJSON *kv_to_json(const rb_kv *unsorted, size_t n, int numeric)
 {
     cJSON *o = cJSON_CreateObject();
+    rb_kv *kv = xmalloc((n ? n : 1) * sizeof *kv);
+    if (n) memcpy(kv, unsorted, n * sizeof *kv);
+    qsort(kv, n, sizeof *kv, kv_cmp);
     for (size_t i = 0; i < n; i++) {
         if (numeric)
             cJSON_AddNumberToObject(o, kv[i].key, strtod(kv[i].value, NULL));
         else
             cJSON_AddStringToObject(o, kv[i].key, kv[i].value);
     }
+    free(kv);
     return o;
 }
 
@@ -214,7 +237,11 @@ static int get_str(const cJSON *o, const char *path, const char *name, char *dst
     if (!cJSON_IsString(it)) return rb_err(err, "%s%s: must be a string", path, name);
     if (strlen(it->valuestring) >= RB_NAME_LEN)
         return rb_err(err, "%s%s: longer than %d characters", path, name, RB_NAME_LEN - 1);
-    if (required && !it->valuestring[0]) return rb_err(err, "%s%s: must not be empty", path, name);
+    if (!it->valuestring[0]) {
+        if (required) return rb_err(err, "%s%s: must not be empty", path, name);
+        copy_name(dst, def);
+        return 0;
+    }
     copy_name(dst, it->valuestring);
     return 0;
 }
@@ -253,6 +280,8 @@ static int get_kv(const cJSON *o, const char *path, const char *name, rb_kv **ar
         if (numeric) {
             if (!cJSON_IsNumber(e) || e->valuedouble < 0)
                 return rb_err(err, "%s%s.%s: must be a non-negative number", path, name, e->string);
+            if (e->valuedouble > 9007199254740992.0)
+                return rb_err(err, "%s%s.%s: larger than 2^53", path, name, e->string);
             kv_add(arr, n, e->string, (uint64_t)e->valuedouble);
         } else {
             if (!cJSON_IsString(e))
@@ -266,15 +295,37 @@ static int get_kv(const cJSON *o, const char *path, const char *name, rb_kv **ar
     return 0;
 }
 
-static int valid_time(const char *s)
+/* Parses "YYYY-MM-DDTHH:MM:SS[.fraction]Z" strictly and rewrites it in place
+ * in the canonical form with milliseconds ("2026-01-02T03:04:05.000Z"), so
+ * that times compare correctly as text. Returns 0, or -1 if malformed. */
+static int normalize_time(char *s)
 {
-    /* YYYY-MM-DDTHH:MM:SS then optional fraction then Z */
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    size_t i;
+    for (i = 0; shape[i]; i++) {
+        if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i]) return -1;
+    }
+    char ms[4] = "000";
+    if (s[i] == '.') {
+        i++;
+        size_t d = 0;
+        while (s[i] >= '0' && s[i] <= '9') {
+            if (d < 3) ms[d] = s[i];
+            d++;
+            i++;
+        }
+        if (d == 0) return -1;
+    }
+    if (s[i] != 'Z' || s[i + 1] != '\0') return -1;
     int y, mo, d, h, mi, se;
-    char tail[RB_NAME_LEN] = "";
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%63s", &y, &mo, &d, &h, &mi, &se, tail) < 6) return 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return 0;
-    size_t tl = strlen(tail);
-    return tl > 0 && tail[tl - 1] == 'Z';
+    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se);
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
+        return -1;
+    char out[32];
+    snprintf(out, sizeof out, "%.19s.%sZ", s, ms);
+    memcpy(s, out, strlen(out) + 1);
+    return 0;
 }
 
 static int decode_result(const cJSON *o, size_t idx, rb_result *res, char *err)
@@ -319,8 +370,8 @@ static int decode_result(const cJSON *o, size_t idx, rb_result *res, char *err)
         if (get_num(so, sp, "errors", &v, 0, 0, 1, err) < 0) return -1;
         sm->errors = (uint64_t)v;
         if (get_num(so, sp, "seconds", &sm->seconds, 1, 0, 0, err) < 0) return -1;
-        if (get_num(so, sp, "p50_us", &sm->p50_us, 0, 0, 0, err) < 0) return -1;
-        if (get_num(so, sp, "p99_us", &sm->p99_us, 0, 0, 0, err) < 0) return -1;
+        if (get_num(so, sp, "p50_us", &sm->p50_us, 1, 0, 0, err) < 0) return -1;
+        if (get_num(so, sp, "p99_us", &sm->p99_us, 1, 0, 0, err) < 0) return -1;
     }
 
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "latency_hist");
@@ -371,12 +422,9 @@ int run_from_json(const char *json, size_t len, rb_run *r, char *err)
         goto out;
     }
     if (get_str(root, "", "run_id", r->id, 1, "", err) < 0) goto out;
-    for (const char *p = r->id; *p; p++) {
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-              *p == '-' || *p == '_')) {
-            rb_err(err, "run_id: only letters, digits, '-' and '_' are allowed");
-            goto out;
-        }
+    if (!run_id_valid(r->id)) {
+        rb_err(err, "run_id: only letters, digits, '-' and '_' are allowed");
+        goto out;
     }
     if (get_str(root, "", "project", r->project, 0, "default", err) < 0) goto out;
     if (get_str(root, "", "branch", r->branch, 1, "", err) < 0) goto out;
@@ -393,12 +441,16 @@ int run_from_json(const char *json, size_t len, rb_run *r, char *err)
     if (get_str(root, "", "server_region", r->server_region, 0, "local", err) < 0) goto out;
     if (get_str(root, "", "started_at", r->started_at, 1, "", err) < 0) goto out;
     if (get_str(root, "", "ended_at", r->ended_at, 1, "", err) < 0) goto out;
-    if (!valid_time(r->started_at)) {
+    if (normalize_time(r->started_at) < 0) {
         rb_err(err, "started_at: must be an RFC 3339 UTC time like 2026-01-02T03:04:05Z");
         goto out;
     }
-    if (!valid_time(r->ended_at)) {
+    if (normalize_time(r->ended_at) < 0) {
         rb_err(err, "ended_at: must be an RFC 3339 UTC time like 2026-01-02T03:04:05Z");
+        goto out;
+    }
+    if (strcmp(r->ended_at, r->started_at) < 0) {
+        rb_err(err, "ended_at: earlier than started_at");
         goto out;
     }
 
@@ -445,7 +497,7 @@ int run_from_json(const char *json, size_t len, rb_run *r, char *err)
     }
     /* Two results of one run may not share a series. */
     for (size_t i = 0; i < r->n_results; i++) {
-        char a[256], b[256];
+        char a[RB_SERIES_KEY_LEN], b[RB_SERIES_KEY_LEN];
         result_series_key(r, &r->results[i], a, sizeof a);
         for (size_t j = i + 1; j < r->n_results; j++) {
             result_series_key(r, &r->results[j], b, sizeof b);

@@ -10,6 +10,8 @@
 
 #define RB_SCHEMA_VERSION 1
 #define RB_NAME_LEN 64
+/* Room for a series key: six names and four numbers (result_series_key). */
+#define RB_SERIES_KEY_LEN 512
 
 /* Percentiles and latency summaries are kept in microseconds. */
 typedef struct rb_sample {
@@ -64,6 +66,9 @@ typedef struct rb_run {
 
 /* Modes a run may record; the table is the single source of truth. */
 extern const char *const rb_modes[];
+
+/* 1 if id is a usable run id: 1-63 letters, digits, '-' or '_'. */
+int run_id_valid(const char *id);
 
 void run_init(rb_run *r);
 void run_cleanup(rb_run *r);

@@ -249,7 +249,7 @@ enum store_put store_insert_run(sqlite3 *db, const rb_run *run, const char *docu
 
     for (size_t i = 0; i < run->n_results; i++) {
         const rb_result *res = &run->results[i];
-        char key[256];
+        char key[RB_SERIES_KEY_LEN];
         result_series_key(run, res, key, sizeof key);
         char *h = hist_encode(res->latency);
         sqlite3_reset(rs);

@@ -176,7 +176,14 @@ int cmd_run(int argc, char **argv)
         case O_CREG: bad = set_name("--client-region", run.client_region, optarg); break;
         case O_SREG: bad = set_name("--server-region", run.server_region, optarg); break;
         case O_PRESET: bad = set_name("--preset", run.target_preset, optarg); break;
-        case O_RUNID: bad = set_name("--run-id", run.id, optarg); break;
+        case O_RUNID:
+            if (!run_id_valid(optarg)) {
+                fprintf(stderr, "redbench run: --run-id: 1-63 letters, digits, '-' or '_'\n");
+                bad = 1;
+            } else {
+                snprintf(run.id, sizeof run.id, "%s", optarg);
+            }
+            break;
         case O_OUT: out_path = optarg; break;
         case O_COLL: collector = optarg; break;
         case O_TOKEN: token = optarg; break;
@@ -281,6 +288,10 @@ int cmd_run(int argc, char **argv)
         enum upload_status us = upload_run(collector, token, json, jlen, summary, err);
         if (us == UPLOAD_OK) {
             printf("uploaded run %s: %s\n", run.id, summary);
+        } else if (us == UPLOAD_REJECTED) {
+            /* Resending cannot help: no spool; the --out file still has it. */
+            fprintf(stderr, "redbench run: the collector rejected the run: %s\n", err);
+            rc = EXIT_ERROR;
         } else {
             char path[PATH_MAX], serr[RB_ERR_LEN];
             fprintf(stderr, "redbench run: %s\n", err);

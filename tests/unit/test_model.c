@@ -117,6 +117,10 @@ static void test_field_errors(void)
         {"\"mode\":\"single\"", "\"mode\":\"lan\"", "mode: unknown mode"},
         {"\"run_id\":\"abc123\"", "\"run_id\":\"a b\"", "run_id: only letters"},
         {"\"started_at\":\"2026-11-22T10:00:00.000Z\"", "\"started_at\":\"yesterday\"", "started_at: must be an RFC 3339"},
+        {"\"started_at\":\"2026-11-22T10:00:00.000Z\"", "\"started_at\":\"2026-02-31T10:00:00Z\"", "started_at: must be an RFC 3339"},
+        {"\"started_at\":\"2026-11-22T10:00:00.000Z\"", "\"started_at\":\"2026-11-22T-1:04:05 junkZ\"", "started_at: must be an RFC 3339"},
+        {"\"ended_at\":\"2026-11-22T10:01:00.000Z\"", "\"ended_at\":\"2026-11-22T09:01:00.000Z\"", "ended_at: earlier than started_at"},
+        {"\"p50_us\":50.5,", "", "results[0].samples[0].p50_us: required"},
         {"\"concurrency\":10", "\"concurrency\":0", "results[0].concurrency: must be >= 1"},
         {"\"pipeline\":4", "\"pipeline\":1.5", "results[0].pipeline: must be an integer"},
         {"\"latency_hist\":\"h1:", "\"latency_hist\":\"zz:", "results[0].latency_hist:"},
@@ -142,7 +146,7 @@ static void test_series_key(void)
 {
     rb_run a;
     make_run(&a);
-    char k1[256], k2[256];
+    char k1[RB_SERIES_KEY_LEN], k2[RB_SERIES_KEY_LEN];
     result_series_key(&a, &a.results[0], k1, sizeof k1);
     CHECK_STREQ(k1, "get/get mode=single region=local>local preset=local c=10 p=4 v=128 d=1000");
     a.results[0].pipeline = 8;
@@ -151,10 +155,42 @@ static void test_series_key(void)
     run_cleanup(&a);
 }
 
+/* The canonical document does not depend on key order, optional empty
+ * strings take their defaults, and times are normalized to milliseconds. */
+static void test_canonical(void)
+{
+    rb_run a, b, c;
+    char err[RB_ERR_LEN] = "";
+    make_run(&a);
+    char *j1 = run_to_json(&a, 0);
+    /* Same run with the config keys reversed, seconds-only time, empty project. */
+    rb_kv t = a.config[0];
+    a.config[0] = a.config[1];
+    a.config[1] = t;
+    snprintf(a.started_at, sizeof a.started_at, "2026-11-22T10:00:00Z");
+    snprintf(a.project, sizeof a.project, "%s", "");
+    char *j2 = run_to_json(&a, 0);
+    CHECK(run_from_json(j1, strlen(j1), &b, err) == 0);
+    CHECK(run_from_json(j2, strlen(j2), &c, err) == 0);
+    CHECK_STREQ(c.started_at, "2026-11-22T10:00:00.000Z");
+    CHECK_STREQ(c.project, "default");
+    snprintf(b.project, sizeof b.project, "default");
+    char *k1 = run_to_json(&b, 0), *k2 = run_to_json(&c, 0);
+    CHECK_STREQ(k1, k2);
+    free(j1);
+    free(j2);
+    free(k1);
+    free(k2);
+    run_cleanup(&a);
+    run_cleanup(&b);
+    run_cleanup(&c);
+}
+
 int main(void)
 {
     RUN(test_round_trip);
     RUN(test_field_errors);
     RUN(test_series_key);
+    RUN(test_canonical);
     return TH_DONE();
 }
