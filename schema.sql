@@ -19,7 +19,7 @@ CREATE TABLE runs (
     commands        TEXT NOT NULL DEFAULT '{}', -- JSON object: commands sent, by name
     document        TEXT NOT NULL,              -- the run as ingested (canonical JSON)
     ingested_at     TEXT NOT NULL
-);
+, status TEXT NOT NULL DEFAULT 'complete');
 CREATE INDEX runs_by_branch ON runs(project, branch, started_at);
 CREATE INDEX runs_by_time ON runs(started_at);
 CREATE TABLE results (
@@ -51,7 +51,7 @@ CREATE TABLE results (
     server_used_memory     INTEGER,
     server_used_memory_peak INTEGER,
     server_evictions       INTEGER,
-    server_keys            INTEGER,
+    server_keys            INTEGER, status TEXT NOT NULL DEFAULT 'ok', error TEXT NOT NULL DEFAULT '', params TEXT NOT NULL DEFAULT '{}', server_keyspace_hits INTEGER, server_keyspace_misses INTEGER,
     UNIQUE (run_id, series_key)
 );
 CREATE INDEX results_by_series ON results(series_key);
@@ -90,3 +90,9 @@ CREATE TABLE verdicts (
 );
 CREATE INDEX verdicts_by_run ON verdicts(run_id);
 CREATE INDEX verdicts_by_result ON verdicts(result_id);
+CREATE TABLE result_metrics (
+    result_id       INTEGER NOT NULL REFERENCES results(id) ON DELETE CASCADE,
+    name            TEXT NOT NULL,              -- e.g. delivery_rate, lost, knee_concurrency
+    value           REAL NOT NULL,
+    PRIMARY KEY (result_id, name)
+) WITHOUT ROWID;

@@ -155,7 +155,7 @@ int analyze_run(sqlite3 *db, const char *run_id, const analyze_opts *o, verdict_
     snprintf(out->baseline_branch, sizeof out->baseline_branch, "%s", o->baseline_branch);
 
     if (sqlite3_prepare_v2(db, "SELECT project, started_at FROM runs WHERE id=?", -1, &rs, NULL) ||
-        sqlite3_prepare_v2(db, "SELECT id, series_key, op FROM results WHERE run_id=? ORDER BY id",
+        sqlite3_prepare_v2(db, "SELECT id, series_key, op FROM results WHERE run_id=? AND status IN ('ok', 'partial') ORDER BY id",
                            -1, &res, NULL) ||
         sqlite3_prepare_v2(db,
                            "SELECT result_id, ops_per_sec, p50_us, p99_us FROM samples "

@@ -10,6 +10,28 @@
 #include "util.h"
 
 const char *const rb_modes[] = {"single", "client-server", "multi-region", "orchestrated", "cluster", NULL};
+const char *const rb_result_statuses[] = {"ok", "partial", "failed", "unsupported", NULL};
+static const char *const run_statuses[] = {"complete", "partial", "failed", NULL};
+
+const struct srv_metric_info srv_metric_info[SRV__MAX] = {
+    [SRV_CPU_USER_S] = {"cpu_user_s", "used_cpu_user", 0},
+    [SRV_CPU_SYS_S] = {"cpu_sys_s", "used_cpu_sys", 0},
+    [SRV_NET_IN_BYTES] = {"net_in_bytes", "total_net_input_bytes", 1},
+    [SRV_NET_OUT_BYTES] = {"net_out_bytes", "total_net_output_bytes", 1},
+    [SRV_USED_MEMORY] = {"used_memory", "used_memory", 1},
+    [SRV_USED_MEMORY_PEAK] = {"used_memory_peak", "used_memory_peak", 1},
+    [SRV_EVICTIONS] = {"evictions", "evicted_keys", 1},
+    [SRV_KEYS] = {"keys", "", 1},
+    [SRV_KEYSPACE_HITS] = {"keyspace_hits", "keyspace_hits", 1},
+    [SRV_KEYSPACE_MISSES] = {"keyspace_misses", "keyspace_misses", 1},
+};
+
+static int in_list(const char *const *list, const char *s)
+{
+    for (int i = 0; list[i]; i++)
+        if (strcmp(list[i], s) == 0) return 1;
+    return 0;
+}
 
 int run_id_valid(const char *id)
 {
@@ -33,6 +55,8 @@ void run_cleanup(rb_run *r)
     for (size_t i = 0; i < r->n_results; i++) {
         hist_free(r->results[i].latency);
         free(r->results[i].samples);
+        free(r->results[i].params);
+        free(r->results[i].metrics);
     }
     free(r->results);
     free(r->config);
@@ -77,12 +101,25 @@ void kv_add(rb_kv **arr, size_t *n, const char *key, uint64_t delta)
     kv_set(arr, n, key, v);
 }
 
+void result_set_metric(rb_result *res, const char *name, double value)
+{
+    for (size_t i = 0; i < res->n_metrics; i++) {
+        if (strcmp(res->metrics[i].name, name) == 0) {
+            res->metrics[i].value = value;
+            return;
+        }
+    }
+    res->metrics = xrealloc(res->metrics, (res->n_metrics + 1) * sizeof *res->metrics);
+    copy_name(res->metrics[res->n_metrics].name, name);
+    res->metrics[res->n_metrics++].value = value;
+}
+
 void result_summarize(rb_result *res)
 {
     double sum = 0;
     for (size_t i = 0; i < res->n_samples; i++) sum += res->samples[i].ops_per_sec;
     res->ops_per_sec = res->n_samples ? sum / (double)res->n_samples : 0;
-    if (!res->latency) return;
+    if (!res->latency || hist_count(res->latency) == 0) return;
     const hist *h = res->latency;
     res->p50_us = (double)hist_percentile(h, 50) / 1e3;
     res->p90_us = (double)hist_percentile(h, 90) / 1e3;
@@ -93,20 +130,27 @@ void result_summarize(rb_result *res)
     res->mean_us = hist_mean(h) / 1e3;
 }
 
-void result_series_key(const rb_run *run, const rb_result *res, char *out, size_t len)
-{
-    snprintf(out, len, "%s/%s mode=%s region=%s>%s preset=%s c=%ld p=%ld v=%ld d=%ld",
-             res->scenario, res->op, run->mode, run->client_region, run->server_region,
-             run->target_preset, res->concurrency, res->pipeline, res->value_size,
-             res->dataset_size);
-}
-
-/* ---- encoding ---- */
-
 static int kv_cmp(const void *a, const void *b)
 {
     return strcmp(((const rb_kv *)a)->key, ((const rb_kv *)b)->key);
 }
+
+void result_series_key(const rb_run *run, const rb_result *res, char *out, size_t len)
+{
+    int n = snprintf(out, len, "%s/%s mode=%s region=%s>%s preset=%s c=%ld p=%ld v=%ld d=%ld",
+                     res->scenario, res->op, run->mode, run->client_region, run->server_region,
+                     run->target_preset, res->concurrency, res->pipeline, res->value_size,
+                     res->dataset_size);
+    if (res->n_params == 0 || n < 0 || (size_t)n >= len) return;
+    rb_kv sorted[RB_MAX_PARAMS];
+    size_t np = res->n_params < RB_MAX_PARAMS ? res->n_params : RB_MAX_PARAMS;
+    memcpy(sorted, res->params, np * sizeof *sorted);
+    qsort(sorted, np, sizeof *sorted, kv_cmp);
+    for (size_t i = 0; i < np && (size_t)n < len; i++)
+        n += snprintf(out + n, len - (size_t)n, " %s=%s", sorted[i].key, sorted[i].value);
+}
+
+/* ---- encoding ---- */
 
 /* Keys come out sorted, so that the canonical document does not depend on
  * the order a producer wrote them in. */
@@ -126,6 +170,11 @@ static cJSON *kv_to_json(const rb_kv *unsorted, size_t n, int numeric)
     return o;
 }
 
+static int metric_cmp(const void *a, const void *b)
+{
+    return strcmp(((const rb_metric *)a)->name, ((const rb_metric *)b)->name);
+}
+
 char *kv_json(const rb_kv *kv, size_t n, int numeric)
 {
     cJSON *o = kv_to_json(kv, n, numeric);
@@ -142,6 +191,7 @@ char *run_to_json(const rb_run *r, int pretty)
     cJSON *root = cJSON_CreateObject();
     cJSON_AddNumberToObject(root, "schema_version", RB_SCHEMA_VERSION);
     cJSON_AddStringToObject(root, "run_id", r->id);
+    cJSON_AddStringToObject(root, "status", r->status[0] ? r->status : "complete");
     cJSON_AddStringToObject(root, "project", r->project);
     cJSON_AddStringToObject(root, "branch", r->branch);
     cJSON_AddStringToObject(root, "commit", r->commit);
@@ -167,6 +217,8 @@ char *run_to_json(const rb_run *r, int pretty)
     for (size_t i = 0; i < r->n_results; i++) {
         const rb_result *res = &r->results[i];
         cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "status", res->status[0] ? res->status : "ok");
+        if (res->error[0]) cJSON_AddStringToObject(o, "error", res->error);
         cJSON_AddStringToObject(o, "scenario", res->scenario);
         cJSON_AddStringToObject(o, "op", res->op);
         cJSON_AddStringToObject(o, "data_type", res->data_type);
@@ -174,6 +226,7 @@ char *run_to_json(const rb_run *r, int pretty)
         cJSON_AddNumberToObject(o, "pipeline", (double)res->pipeline);
         cJSON_AddNumberToObject(o, "value_size", (double)res->value_size);
         cJSON_AddNumberToObject(o, "dataset_size", (double)res->dataset_size);
+        if (res->n_params) cJSON_AddItemToObject(o, "params", kv_to_json(res->params, res->n_params, 0));
         cJSON_AddNumberToObject(o, "requests", (double)res->requests);
         cJSON_AddNumberToObject(o, "errors", (double)res->errors);
         cJSON_AddNumberToObject(o, "ops_per_sec", res->ops_per_sec);
@@ -201,16 +254,17 @@ char *run_to_json(const rb_run *r, int pretty)
         cJSON_AddStringToObject(o, "latency_hist", enc);
         free(enc);
         if (res->server.present) {
-            const rb_server_delta *d = &res->server;
             cJSON *sv = cJSON_AddObjectToObject(o, "server");
-            cJSON_AddNumberToObject(sv, "cpu_user_s", d->cpu_user_s);
-            cJSON_AddNumberToObject(sv, "cpu_sys_s", d->cpu_sys_s);
-            cJSON_AddNumberToObject(sv, "net_in_bytes", (double)d->net_in_bytes);
-            cJSON_AddNumberToObject(sv, "net_out_bytes", (double)d->net_out_bytes);
-            cJSON_AddNumberToObject(sv, "used_memory", (double)d->used_memory);
-            cJSON_AddNumberToObject(sv, "used_memory_peak", (double)d->used_memory_peak);
-            cJSON_AddNumberToObject(sv, "evictions", (double)d->evictions);
-            cJSON_AddNumberToObject(sv, "keys", (double)d->keys);
+            for (int m = 0; m < SRV__MAX; m++)
+                cJSON_AddNumberToObject(sv, srv_metric_info[m].name, res->server.v[m]);
+        }
+        if (res->n_metrics) {
+            rb_metric *ms = xmalloc(res->n_metrics * sizeof *ms);
+            memcpy(ms, res->metrics, res->n_metrics * sizeof *ms);
+            qsort(ms, res->n_metrics, sizeof *ms, metric_cmp);
+            cJSON *mo = cJSON_AddObjectToObject(o, "metrics");
+            for (size_t k = 0; k < res->n_metrics; k++) cJSON_AddNumberToObject(mo, ms[k].name, ms[k].value);
+            free(ms);
         }
         cJSON_AddItemToArray(arr, o);
     }
@@ -334,6 +388,15 @@ static int decode_result(const cJSON *o, size_t idx, rb_result *res, char *err)
     snprintf(path, sizeof path, "results[%zu].", idx);
     double v;
     if (!cJSON_IsObject(o)) return rb_err(err, "results[%zu]: must be an object", idx);
+    if (get_str(o, path, "status", res->status, 0, "ok", err) < 0) return -1;
+    if (!in_list(rb_result_statuses, res->status))
+        return rb_err(err, "%sstatus: must be ok, partial, failed or unsupported", path);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+    if (e && !cJSON_IsNull(e)) {
+        if (!cJSON_IsString(e)) return rb_err(err, "%serror: must be a string", path);
+        snprintf(res->error, sizeof res->error, "%s", e->valuestring);
+    }
+    int measured = !strcmp(res->status, "ok") || !strcmp(res->status, "partial");
     if (get_str(o, path, "scenario", res->scenario, 1, "", err) < 0) return -1;
     if (get_str(o, path, "op", res->op, 1, "", err) < 0) return -1;
     if (get_str(o, path, "data_type", res->data_type, 0, "string", err) < 0) return -1;
@@ -349,13 +412,29 @@ static int decode_result(const cJSON *o, size_t idx, rb_result *res, char *err)
     res->requests = (uint64_t)v;
     if (get_num(o, path, "errors", &v, 1, 0, 1, err) < 0) return -1;
     res->errors = (uint64_t)v;
+    if (get_kv(o, path, "params", &res->params, &res->n_params, 0, err) < 0) return -1;
+    if (res->n_params > RB_MAX_PARAMS)
+        return rb_err(err, "%sparams: at most %d parameters", path, RB_MAX_PARAMS);
+
+    const cJSON *mo = cJSON_GetObjectItemCaseSensitive(o, "metrics");
+    if (mo) {
+        if (!cJSON_IsObject(mo)) return rb_err(err, "%smetrics: must be an object", path);
+        const cJSON *m;
+        cJSON_ArrayForEach(m, mo) {
+            if (strlen(m->string) >= RB_NAME_LEN)
+                return rb_err(err, "%smetrics: name longer than %d characters", path, RB_NAME_LEN - 1);
+            if (!cJSON_IsNumber(m) || !isfinite(m->valuedouble))
+                return rb_err(err, "%smetrics.%s: must be a number", path, m->string);
+            result_set_metric(res, m->string, m->valuedouble);
+        }
+    }
 
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "samples");
     if (!s) return rb_err(err, "%ssamples: required field is missing", path);
     if (!cJSON_IsArray(s)) return rb_err(err, "%ssamples: must be an array", path);
     int ns = cJSON_GetArraySize(s);
-    if (ns < 1) return rb_err(err, "%ssamples: needs at least one iteration", path);
-    res->samples = xcalloc((size_t)ns, sizeof *res->samples);
+    if (ns < 1 && measured) return rb_err(err, "%ssamples: needs at least one iteration", path);
+    res->samples = xcalloc((size_t)(ns ? ns : 1), sizeof *res->samples);
     res->n_samples = (size_t)ns;
     int k = 0;
     const cJSON *so;
@@ -380,24 +459,32 @@ static int decode_result(const cJSON *o, size_t idx, rb_result *res, char *err)
     char herr[RB_ERR_LEN];
     res->latency = hist_decode(h->valuestring, herr);
     if (!res->latency) return rb_err(err, "%slatency_hist: %s", path, herr);
+    if (hist_count(res->latency) == 0) {
+        /* No histogram (imported results): the given summary stands. */
+        const cJSON *lat = cJSON_GetObjectItemCaseSensitive(o, "latency_us");
+        if (lat) {
+            char lp[128];
+            snprintf(lp, sizeof lp, "%slatency_us.", path);
+            if (!cJSON_IsObject(lat)) return rb_err(err, "%slatency_us: must be an object", path);
+            const char *names[] = {"p50", "p90", "p95", "p99", "p999", "max", "mean"};
+            double *dst[] = {&res->p50_us, &res->p90_us, &res->p95_us, &res->p99_us,
+                             &res->p999_us, &res->max_us, &res->mean_us};
+            for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+                if (get_num(lat, lp, names[i], dst[i], 0, 0, 0, err) < 0) return -1;
+        }
+    }
 
     const cJSON *sv = cJSON_GetObjectItemCaseSensitive(o, "server");
     if (sv) {
         char sp[128];
         snprintf(sp, sizeof sp, "%sserver.", path);
         if (!cJSON_IsObject(sv)) return rb_err(err, "%sserver: must be an object", path);
-        rb_server_delta *d = &res->server;
-        d->present = 1;
-        if (get_num(sv, sp, "cpu_user_s", &d->cpu_user_s, 0, 0, 0, err) < 0) return -1;
-        if (get_num(sv, sp, "cpu_sys_s", &d->cpu_sys_s, 0, 0, 0, err) < 0) return -1;
+        res->server.present = 1;
         /* Deltas of gauges such as memory may be negative. */
-        const char *ints[] = {"net_in_bytes", "net_out_bytes", "used_memory", "used_memory_peak",
-                              "evictions", "keys"};
-        int64_t *dst[] = {&d->net_in_bytes, &d->net_out_bytes, &d->used_memory,
-                          &d->used_memory_peak, &d->evictions, &d->keys};
-        for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
-            if (get_num(sv, sp, ints[i], &v, 0, -9e15, 1, err) < 0) return -1;
-            *dst[i] = (int64_t)v;
+        for (int m = 0; m < SRV__MAX; m++) {
+            if (get_num(sv, sp, srv_metric_info[m].name, &res->server.v[m], 0, -9e15,
+                        srv_metric_info[m].integral, err) < 0)
+                return -1;
         }
     }
     result_summarize(res);
@@ -426,13 +513,16 @@ int run_from_json(const char *json, size_t len, rb_run *r, char *err)
         rb_err(err, "run_id: only letters, digits, '-' and '_' are allowed");
         goto out;
     }
+    if (get_str(root, "", "status", r->status, 0, "complete", err) < 0) goto out;
+    if (!in_list(run_statuses, r->status)) {
+        rb_err(err, "status: must be complete, partial or failed");
+        goto out;
+    }
     if (get_str(root, "", "project", r->project, 0, "default", err) < 0) goto out;
     if (get_str(root, "", "branch", r->branch, 1, "", err) < 0) goto out;
     if (get_str(root, "", "commit", r->commit, 0, "", err) < 0) goto out;
     if (get_str(root, "", "mode", r->mode, 1, "", err) < 0) goto out;
-    int known = 0;
-    for (int i = 0; rb_modes[i]; i++) known |= strcmp(rb_modes[i], r->mode) == 0;
-    if (!known) {
+    if (!in_list(rb_modes, r->mode)) {
         rb_err(err, "mode: unknown mode '%s' (single, client-server, multi-region, orchestrated, cluster)",
                r->mode);
         goto out;

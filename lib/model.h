@@ -7,11 +7,19 @@
 #include <stdint.h>
 
 #include "hist.h"
+#include "util.h"
 
 #define RB_SCHEMA_VERSION 1
 #define RB_NAME_LEN 64
-/* Room for a series key: six names and four numbers (result_series_key). */
-#define RB_SERIES_KEY_LEN 512
+/* Room for a series key: six names, four numbers and RB_MAX_PARAMS params. */
+#define RB_SERIES_KEY_LEN 2048
+#define RB_MAX_PARAMS 8
+
+/* A key/value pair of the target's config audit or of the command counts. */
+typedef struct rb_kv {
+    char key[RB_NAME_LEN];
+    char value[RB_NAME_LEN];
+} rb_kv;
 
 /* Percentiles and latency summaries are kept in microseconds. */
 typedef struct rb_sample {
@@ -23,15 +31,36 @@ typedef struct rb_sample {
     double p99_us;
 } rb_sample;
 
+/* Server-side deltas over a cell, from INFO; the table drives the JSON codec,
+ * the warehouse columns (server_<name>) and the runner. */
+enum srv_metric { SRV_CPU_USER_S, SRV_CPU_SYS_S, SRV_NET_IN_BYTES, SRV_NET_OUT_BYTES,
+                  SRV_USED_MEMORY, SRV_USED_MEMORY_PEAK, SRV_EVICTIONS, SRV_KEYS,
+                  SRV_KEYSPACE_HITS, SRV_KEYSPACE_MISSES, SRV__MAX };
+struct srv_metric_info {
+    const char *name;           /* JSON key and column suffix */
+    const char *info_field;     /* INFO field it is the delta of ("" = computed) */
+    int integral;
+};
+extern const struct srv_metric_info srv_metric_info[SRV__MAX];
+
 typedef struct rb_server_delta {
     int present;                /* 0 when the server gave no INFO */
-    double cpu_user_s, cpu_sys_s;
-    int64_t net_in_bytes, net_out_bytes;
-    int64_t used_memory, used_memory_peak;
-    int64_t evictions, keys;
+    double v[SRV__MAX];         /* gauges such as memory may go down: deltas can be negative */
 } rb_server_delta;
 
+/* A named number: scenario-specific metrics (delivery rate, lost messages...). */
+typedef struct rb_metric {
+    char name[RB_NAME_LEN];
+    double value;
+} rb_metric;
+
+/* A result's status: ok; partial (interrupted, some iterations kept);
+ * failed (error, see error); unsupported (the server lacks the command). */
+extern const char *const rb_result_statuses[];
+
 typedef struct rb_result {
+    char status[16];            /* one of rb_result_statuses; "" reads as "ok" */
+    char error[RB_ERR_LEN];     /* why it failed or is unsupported; "" if none */
     char scenario[RB_NAME_LEN];
     char op[RB_NAME_LEN];
     char data_type[RB_NAME_LEN];
@@ -43,16 +72,13 @@ typedef struct rb_result {
     rb_sample *samples;         /* owned array of n_samples */
     size_t n_samples;
     rb_server_delta server;
+    rb_kv *params; size_t n_params;        /* owned: extra series parameters (rate, ratio...) */
+    rb_metric *metrics; size_t n_metrics;  /* owned: scenario-specific figures */
 } rb_result;
-
-/* A key/value pair of the target's config audit or of the command counts. */
-typedef struct rb_kv {
-    char key[RB_NAME_LEN];
-    char value[RB_NAME_LEN];
-} rb_kv;
 
 typedef struct rb_run {
     char id[RB_NAME_LEN];
+    char status[16];            /* complete, partial (interrupted) or failed; "" reads as complete */
     char project[RB_NAME_LEN], branch[RB_NAME_LEN], commit[RB_NAME_LEN];
     char mode[RB_NAME_LEN], client_region[RB_NAME_LEN], server_region[RB_NAME_LEN];
     char started_at[RB_NAME_LEN], ended_at[RB_NAME_LEN];   /* RFC 3339 UTC */
@@ -82,12 +108,17 @@ void kv_add(rb_kv **arr, size_t *n, const char *key, uint64_t delta);
 /* The kv array as a JSON object text (numbers if numeric, else strings): malloc'd, caller frees. */
 char *kv_json(const rb_kv *kv, size_t n, int numeric);
 
-/* Recomputes the result's summary (ops_per_sec, percentiles, mean, max)
- * from its samples and latency histogram. */
+/* Sets metric name of res to value (adding it if new). */
+void result_set_metric(rb_result *res, const char *name, double value);
+
+/* Recomputes the result's summary (ops_per_sec from its samples; percentiles,
+ * mean and max from its latency histogram when that holds values — an empty
+ * histogram, as imported results have, leaves the given percentiles alone). */
 void result_summarize(rb_result *res);
 
-/* Writes the series key of res within run into out (len bytes): the fields
- * that make a series (docs/result-format.md). */
+/* Writes the series key of res within run into out (RB_SERIES_KEY_LEN bytes):
+ * the fields that make a series, extra params sorted by name
+ * (docs/result-format.md). */
 void result_series_key(const rb_run *run, const rb_result *res, char *out, size_t len);
 
 /* Encodes the run as JSON: a malloc'd string the caller frees. */

@@ -197,7 +197,7 @@ static int step_done(sqlite3 *db, sqlite3_stmt *st, char *err)
 
 enum store_put store_insert_run(sqlite3 *db, const rb_run *run, const char *document, char *err)
 {
-    sqlite3_stmt *st = NULL, *rs = NULL, *ss = NULL;
+    sqlite3_stmt *st = NULL, *rs = NULL, *ss = NULL, *ms = NULL;
     enum store_put ret = STORE_ERROR;
     char *cfg = NULL, *cmds = NULL;
 
@@ -218,7 +218,7 @@ enum store_put store_insert_run(sqlite3 *db, const rb_run *run, const char *docu
                            "INSERT INTO runs(id, project, branch, commit_sha, mode, client_region, "
                            "server_region, started_at, ended_at, target_kind, target_version, "
                            "target_address, target_preset, target_config, runner_version, runner_host, "
-                           "commands, document, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+                           "commands, document, status, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
                            "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
                            -1, &st, NULL) != SQLITE_OK)
         goto sqlerr;
@@ -226,20 +226,28 @@ enum store_put store_insert_run(sqlite3 *db, const rb_run *run, const char *docu
                           run->client_region, run->server_region, run->started_at, run->ended_at,
                           run->target_kind, run->target_version, run->target_address,
                           run->target_preset, cfg, run->runner_version, run->runner_host, cmds,
-                          document};
+                          document, run->status[0] ? run->status : "complete"};
     for (int i = 0; i < (int)(sizeof cols / sizeof cols[0]); i++)
         sqlite3_bind_text(st, i + 1, cols[i], -1, SQLITE_STATIC);
     if (step_done(db, st, err) < 0) goto out;
 
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO results(run_id, series_key, scenario, op, data_type, "
-                           "concurrency, pipeline, value_size, dataset_size, requests, errors, "
-                           "ops_per_sec, p50_us, p90_us, p95_us, p99_us, p999_us, max_us, mean_us, "
-                           "latency_hist, server_cpu_user_s, server_cpu_sys_s, server_net_in_bytes, "
-                           "server_net_out_bytes, server_used_memory, server_used_memory_peak, "
-                           "server_evictions, server_keys) VALUES "
-                           "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           -1, &rs, NULL) != SQLITE_OK)
+    /* The column list follows the server metric table, so adding a metric
+     * there (and its column in a migration) needs no change here. */
+    buf sqlb;
+    buf_init(&sqlb, 4096);
+    buf_puts(&sqlb, "INSERT INTO results(run_id, series_key, scenario, op, data_type, concurrency, "
+                    "pipeline, value_size, dataset_size, requests, errors, ops_per_sec, p50_us, "
+                    "p90_us, p95_us, p99_us, p999_us, max_us, mean_us, latency_hist, status, error, "
+                    "params");
+    for (int m = 0; m < SRV__MAX; m++) buf_printf(&sqlb, ", server_%s", srv_metric_info[m].name);
+    buf_puts(&sqlb, ") VALUES (?");
+    for (int i = 1; i < 23 + SRV__MAX; i++) buf_puts(&sqlb, ",?");
+    buf_puts(&sqlb, ")");
+    int prc = sqlite3_prepare_v2(db, sqlb.data, -1, &rs, NULL);
+    buf_cleanup(&sqlb);
+    if (prc != SQLITE_OK) goto sqlerr;
+    if (sqlite3_prepare_v2(db, "INSERT INTO result_metrics(result_id, name, value) VALUES (?,?,?)",
+                           -1, &ms, NULL) != SQLITE_OK)
         goto sqlerr;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO samples(result_id, iteration, ops_per_sec, requests, errors, "
@@ -271,17 +279,24 @@ enum store_put store_insert_run(sqlite3 *db, const rb_run *run, const char *docu
         for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++)
             sqlite3_bind_double(rs, c++, nums[k]);
         sqlite3_bind_text(rs, c++, h, -1, free);
-        if (res->server.present) {
-            const rb_server_delta *d = &res->server;
-            sqlite3_bind_double(rs, c++, d->cpu_user_s);
-            sqlite3_bind_double(rs, c++, d->cpu_sys_s);
-            const int64_t ints[] = {d->net_in_bytes, d->net_out_bytes, d->used_memory,
-                                    d->used_memory_peak, d->evictions, d->keys};
-            for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++)
-                sqlite3_bind_int64(rs, c++, ints[k]);
+        sqlite3_bind_text(rs, c++, res->status[0] ? res->status : "ok", -1, SQLITE_STATIC);
+        sqlite3_bind_text(rs, c++, res->error, -1, SQLITE_STATIC);
+        sqlite3_bind_text(rs, c++, kv_json(res->params, res->n_params, 0), -1, free);
+        for (int m = 0; m < SRV__MAX; m++, c++) {
+            if (res->server.present)
+                sqlite3_bind_double(rs, c, res->server.v[m]);
+            else
+                sqlite3_bind_null(rs, c);
         }
         if (step_done(db, rs, err) < 0) goto out;
         sqlite3_int64 rid = sqlite3_last_insert_rowid(db);
+        for (size_t k = 0; k < res->n_metrics; k++) {
+            sqlite3_reset(ms);
+            sqlite3_bind_int64(ms, 1, rid);
+            sqlite3_bind_text(ms, 2, res->metrics[k].name, -1, SQLITE_STATIC);
+            sqlite3_bind_double(ms, 3, res->metrics[k].value);
+            if (step_done(db, ms, err) < 0) goto out;
+        }
         for (size_t k = 0; k < res->n_samples; k++) {
             const rb_sample *sm = &res->samples[k];
             sqlite3_reset(ss);
@@ -304,6 +319,7 @@ out:
     sqlite3_finalize(st);
     sqlite3_finalize(rs);
     sqlite3_finalize(ss);
+    sqlite3_finalize(ms);
     free(cfg);
     free(cmds);
     return ret;

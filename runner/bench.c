@@ -61,18 +61,8 @@ static redisContext *connect_target(const bench_target *t, char *err)
 /* ---- INFO ---- */
 
 typedef struct info_snap {
-    double cpu_user, cpu_sys;
-    int64_t net_in, net_out, used_memory, used_memory_peak, evictions, keys;
+    double v[SRV__MAX];
 } info_snap;
-
-static int64_t info_int(const char *info, const char *field)
-{
-    size_t fl = strlen(field);
-    for (const char *p = info; (p = strstr(p, field)); p += fl) {
-        if ((p == info || p[-1] == '\n') && p[fl] == ':') return strtoll(p + fl + 1, NULL, 10);
-    }
-    return 0;
-}
 
 static double info_double(const char *info, const char *field)
 {
@@ -107,18 +97,13 @@ static int info_snapshot(redisContext *c, info_snap *s)
         return -1;
     }
     const char *in = r->str;
-    s->cpu_user = info_double(in, "used_cpu_user");
-    s->cpu_sys = info_double(in, "used_cpu_sys");
-    s->net_in = info_int(in, "total_net_input_bytes");
-    s->net_out = info_int(in, "total_net_output_bytes");
-    s->used_memory = info_int(in, "used_memory");
-    s->used_memory_peak = info_int(in, "used_memory_peak");
-    s->evictions = info_int(in, "evicted_keys");
+    for (int m = 0; m < SRV__MAX; m++)
+        if (srv_metric_info[m].info_field[0]) s->v[m] = info_double(in, srv_metric_info[m].info_field);
     /* Keyspace lines: "db0:keys=12,expires=0,avg_ttl=0" */
     for (const char *p = in; (p = strstr(p, "\ndb")); p++) {
         const char *k = strstr(p, ":keys=");
         const char *eol = strchr(p + 1, '\n');
-        if (k && (!eol || k < eol)) s->keys += strtoll(k + 6, NULL, 10);
+        if (k && (!eol || k < eol)) s->v[SRV_KEYS] += strtod(k + 6, NULL);
     }
     freeReplyObject(r);
     return 0;
@@ -402,16 +387,8 @@ int bench_run_cell(const bench_target *t, const bench_cell *cell, const bench_li
     hist_free(it_h);
 
     if (have_info && info_snapshot(ctl, &after) == 0) {
-        rb_server_delta *d = &res->server;
-        d->present = 1;
-        d->cpu_user_s = after.cpu_user - before.cpu_user;
-        d->cpu_sys_s = after.cpu_sys - before.cpu_sys;
-        d->net_in_bytes = after.net_in - before.net_in;
-        d->net_out_bytes = after.net_out - before.net_out;
-        d->used_memory = after.used_memory - before.used_memory;
-        d->used_memory_peak = after.used_memory_peak - before.used_memory_peak;
-        d->evictions = after.evictions - before.evictions;
-        d->keys = after.keys - before.keys;
+        res->server.present = 1;
+        for (int m = 0; m < SRV__MAX; m++) res->server.v[m] = after.v[m] - before.v[m];
     }
     if (for_dataset(ctl, cell, value, 1, &cleanup, err) < 0) goto out;
     result_summarize(res);

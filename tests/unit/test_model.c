@@ -45,7 +45,15 @@ static void make_run(rb_run *r)
         res->requests += 5000;
         res->errors += (uint64_t)i;
     }
-    res->server = (rb_server_delta){1, 0.5, 0.25, 1000, 2000, -4096, 8192, 0, 1000};
+    res->server.present = 1;
+    res->server.v[SRV_CPU_USER_S] = 0.5;
+    res->server.v[SRV_USED_MEMORY] = -4096;
+    res->server.v[SRV_KEYS] = 1000;
+    res->server.v[SRV_KEYSPACE_MISSES] = 7;
+    kv_set(&res->params, &res->n_params, "rate", "5000");
+    kv_set(&res->params, &res->n_params, "dist", "zipf");
+    result_set_metric(res, "lost", 0);
+    result_set_metric(res, "delivery_rate", 0.995);
     result_summarize(res);
 }
 
@@ -74,7 +82,10 @@ static void test_round_trip(void)
         CHECK(hist_count(y->latency) == hist_count(x->latency));
         CHECK_NEAR(y->p99_us, x->p99_us, 1e-9);
         CHECK_NEAR(y->ops_per_sec, x->ops_per_sec, 1e-9);
-        CHECK(y->server.present && y->server.used_memory == -4096 && y->server.keys == 1000);
+        CHECK(y->server.present && y->server.v[SRV_USED_MEMORY] == -4096 && y->server.v[SRV_KEYS] == 1000);
+        CHECK(y->server.v[SRV_KEYSPACE_MISSES] == 7);
+        CHECK(y->n_params == 2 && y->n_metrics == 2);
+        CHECK_STREQ(y->status, "ok");
     }
     /* Canonical: encoding the decoded run gives the same text. */
     char *j2 = run_to_json(&b, 1);
@@ -148,7 +159,7 @@ static void test_series_key(void)
     make_run(&a);
     char k1[RB_SERIES_KEY_LEN], k2[RB_SERIES_KEY_LEN];
     result_series_key(&a, &a.results[0], k1, sizeof k1);
-    CHECK_STREQ(k1, "get/get mode=single region=local>local preset=local c=10 p=4 v=128 d=1000");
+    CHECK_STREQ(k1, "get/get mode=single region=local>local preset=local c=10 p=4 v=128 d=1000 dist=zipf rate=5000");
     a.results[0].pipeline = 8;
     result_series_key(&a, &a.results[0], k2, sizeof k2);
     CHECK(strcmp(k1, k2) != 0);
@@ -157,6 +168,47 @@ static void test_series_key(void)
 
 /* The canonical document does not depend on key order, optional empty
  * strings take their defaults, and times are normalized to milliseconds. */
+/* An unsupported result needs no samples; an imported one (empty histogram)
+ * keeps the percentiles it was given. */
+static void test_status_and_import(void)
+{
+    rb_run a, b;
+    char err[RB_ERR_LEN] = "";
+    make_run(&a);
+    rb_result *u = run_add_result(&a);
+    snprintf(u->status, sizeof u->status, "unsupported");
+    snprintf(u->error, sizeof u->error, "ERR unknown command 'XADD'");
+    snprintf(u->scenario, sizeof u->scenario, "xadd");
+    snprintf(u->op, sizeof u->op, "xadd");
+    u->concurrency = u->pipeline = u->dataset_size = 1;
+    u->latency = hist_new();
+    rb_result *im = run_add_result(&a);
+    snprintf(im->scenario, sizeof im->scenario, "set");
+    snprintf(im->op, sizeof im->op, "set");
+    im->concurrency = 50;
+    im->pipeline = im->dataset_size = 1;
+    im->latency = hist_new();
+    im->n_samples = 1;
+    im->samples = xcalloc(1, sizeof *im->samples);
+    im->samples[0] = (rb_sample){.ops_per_sec = 100000, .requests = 100000, .seconds = 1, .p50_us = 255, .p99_us = 503};
+    im->p50_us = 255;
+    im->p99_us = 503;
+    im->max_us = 1200;
+    char *j = run_to_json(&a, 0);
+    CHECK(run_from_json(j, strlen(j), &b, err) == 0);
+    if (err[0]) fprintf(stderr, "  err: %s\n", err);
+    CHECK(b.n_results == 3);
+    if (b.n_results == 3) {
+        CHECK_STREQ(b.results[1].status, "unsupported");
+        CHECK(b.results[1].n_samples == 0);
+        CHECK_NEAR(b.results[2].p99_us, 503, 1e-9);
+        CHECK_NEAR(b.results[2].max_us, 1200, 1e-9);
+    }
+    free(j);
+    run_cleanup(&a);
+    run_cleanup(&b);
+}
+
 static void test_canonical(void)
 {
     rb_run a, b, c;
@@ -192,5 +244,6 @@ int main(void)
     RUN(test_field_errors);
     RUN(test_series_key);
     RUN(test_canonical);
+    RUN(test_status_and_import);
     return TH_DONE();
 }
