@@ -28,7 +28,7 @@ int op_find(const char *name)
     return -1;
 }
 
-static redisContext *connect_target(const bench_target *t, char *err)
+redisContext *bench_connect(const bench_target *t, char *err)
 {
     struct timeval tv = {t->timeout_ms / 1000, (t->timeout_ms % 1000) * 1000};
     redisContext *c = redisConnectWithTimeout(t->host, t->port, tv);
@@ -60,10 +60,6 @@ static redisContext *connect_target(const bench_target *t, char *err)
 
 /* ---- INFO ---- */
 
-typedef struct info_snap {
-    double v[SRV__MAX];
-} info_snap;
-
 static double info_double(const char *info, const char *field)
 {
     size_t fl = strlen(field);
@@ -88,7 +84,7 @@ static int info_str(const char *info, const char *field, char *out, size_t n)
     return -1;
 }
 
-static int info_snapshot(redisContext *c, info_snap *s)
+int bench_info(redisContext *c, rb_server_delta *s)
 {
     memset(s, 0, sizeof *s);
     redisReply *r = redisCommand(c, "INFO");
@@ -106,12 +102,21 @@ static int info_snapshot(redisContext *c, info_snap *s)
         if (k && (!eol || k < eol)) s->v[SRV_KEYS] += strtod(k + 6, NULL);
     }
     freeReplyObject(r);
+    s->present = 1;
     return 0;
+}
+
+void bench_delta(rb_server_delta *out, const rb_server_delta *before, const rb_server_delta *after)
+{
+    memset(out, 0, sizeof *out);
+    if (!before->present || !after->present) return;
+    out->present = 1;
+    for (int m = 0; m < SRV__MAX; m++) out->v[m] = after->v[m] - before->v[m];
 }
 
 int bench_probe(const bench_target *t, rb_run *run, char *err)
 {
-    redisContext *c = connect_target(t, err);
+    redisContext *c = bench_connect(t, err);
     if (!c) return -1;
     snprintf(run->target_address, sizeof run->target_address, "%s:%d", t->host, t->port);
     snprintf(run->target_kind, sizeof run->target_kind, "resp");
@@ -327,8 +332,7 @@ int bench_run_cell(const bench_target *t, const bench_cell *cell, const bench_li
     value[cell->value_size] = '\0';
     redisContext *ctl = NULL;
     uint64_t prep = 0, cleanup = 0, replies = 0;
-    info_snap before, after;
-    int have_info = 0;
+    rb_server_delta before, after;
     cell_ctx cx = {.cell = cell, .value = value};
 
     snprintf(res->scenario, sizeof res->scenario, "%s", oi->name);
@@ -341,10 +345,10 @@ int bench_run_cell(const bench_target *t, const bench_cell *cell, const bench_li
     res->latency = hist_new();
     res->samples = xcalloc((size_t)lim->iterations, sizeof *res->samples);
 
-    if (!(ctl = connect_target(t, err))) goto out;
+    if (!(ctl = bench_connect(t, err))) goto out;
     if (oi->needs_dataset && for_dataset(ctl, cell, value, 0, &prep, err) < 0) goto out;
     for (long i = 0; i < nconn; i++) {
-        if (!(cs[i].c = connect_target(t, err))) goto out;
+        if (!(cs[i].c = bench_connect(t, err))) goto out;
         cs[i].h = hist_new();
         cs[i].cx = &cx;
         cs[i].rng = 0x9E3779B97F4A7C15ull ^ ((uint64_t)(i + 1) * 0xBF58476D1CE4E5B9ull);
@@ -356,7 +360,7 @@ int bench_run_cell(const bench_target *t, const bench_cell *cell, const bench_li
         cx.deadline = 0;
         if (run_phase(cs, nconn, t, err) < 0) goto out;
     }
-    have_info = info_snapshot(ctl, &before) == 0;
+    bench_info(ctl, &before);
 
     hist *it_h = hist_new();
     for (int it = 0; it < lim->iterations; it++) {
@@ -386,10 +390,8 @@ int bench_run_cell(const bench_target *t, const bench_cell *cell, const bench_li
     }
     hist_free(it_h);
 
-    if (have_info && info_snapshot(ctl, &after) == 0) {
-        res->server.present = 1;
-        for (int m = 0; m < SRV__MAX; m++) res->server.v[m] = after.v[m] - before.v[m];
-    }
+    bench_info(ctl, &after);
+    bench_delta(&res->server, &before, &after);
     if (for_dataset(ctl, cell, value, 1, &cleanup, err) < 0) goto out;
     result_summarize(res);
     rc = 0;

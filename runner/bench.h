@@ -51,6 +51,17 @@ int bench_run_cell(const bench_target *t, const bench_cell *cell, const bench_li
                    rb_result *res, rb_kv **cmds, size_t *n_cmds, bench_progress progress,
                    void *ud, char *err);
 
+/* Connects (with AUTH when a password is set) and sets the command timeout.
+ * Returns a context the caller frees with redisFree, or NULL with err
+ * ("connect 127.0.0.1:6390: Connection refused", "AUTH on ...: WRONGPASS ..."). */
+struct redisContext *bench_connect(const bench_target *t, char *err);
+
+/* Takes an INFO snapshot of the server-side figures into snap (present = 1);
+ * -1 when the server gives no INFO (snap->present = 0). */
+int bench_info(struct redisContext *c, rb_server_delta *snap);
+/* out = after - before, present only when both are. */
+void bench_delta(rb_server_delta *out, const rb_server_delta *before, const rb_server_delta *after);
+
 /* Connects to the target once and records its kind, version and config audit
  * (maxmemory, maxmemory-policy, appendonly, appendfsync, save) in run.
  * 0, or -1 with err ("connect 127.0.0.1:6390: Connection refused"). */
