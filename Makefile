@@ -65,9 +65,12 @@ $(BUILD)/migrations.c: $(MIGR) scripts/embed-migrations.sh
 $(BUILD)/migrations.o: $(BUILD)/migrations.c lib/store.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(BUILD)/analyzer/analyze.o tests/unit/testhelp.h $(HDRS)
+# Unit tests link the core and the few modules they test beyond it.
+UNIT_OBJ = $(LIB_OBJ) $(BUILD)/analyzer/analyze.o $(BUILD)/runner/import.o $(BUILD)/runner/upload.o
+
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_OBJ) tests/unit/testhelp.h $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(BUILD)/analyzer/analyze.o $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_OBJ) $(LDLIBS)
 
 $(BUILD)/delayproxy: tests/delayproxy.c $(BUILD)/lib/util.o
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)

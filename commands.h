@@ -13,5 +13,6 @@ int cmd_upload(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 #endif

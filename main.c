@@ -16,6 +16,7 @@ static const struct {
     {"serve", cmd_serve, "run the collector: HTTP API, warehouse, dashboard"},
     {"analyze", cmd_analyze, "judge a run against its baseline (exit 1 on regression)"},
     {"migrate", cmd_migrate, "create or upgrade a warehouse file"},
+    {"import", cmd_import, "turn redis-benchmark CSV / memtier JSON into a run"},
 };
 
 static void usage(FILE *f)

@@ -3,22 +3,11 @@
 #ifndef RB_BENCH_H
 #define RB_BENCH_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "model.h"
-
-enum op_id { OP_SET, OP_GET, OP__MAX };
-
-struct op_info {
-    const char *name;       /* lower case, as in results.op */
-    const char *command;    /* as counted by INFO commandstats */
-    const char *data_type;
-    int needs_dataset;      /* keys must exist before measuring */
-};
-extern const struct op_info op_info[OP__MAX];
-
-/* Looks an operation up by name; -1 if unknown. */
-int op_find(const char *name);
+#include "ops.h"
 
 typedef struct bench_target {
     char *host;             /* owned */
@@ -28,8 +17,9 @@ typedef struct bench_target {
 } bench_target;
 
 typedef struct bench_cell {
-    enum op_id op;
+    const struct op_def *op;
     long concurrency, pipeline, value_size, dataset_size;
+    double rate;            /* open loop: requests/s over all connections; 0 = closed loop */
 } bench_cell;
 
 typedef struct bench_limits {
@@ -37,6 +27,11 @@ typedef struct bench_limits {
     uint64_t requests;      /* per iteration; 0 when duration bounds it */
     double duration_s;      /* per iteration; 0 when requests bound it */
     uint64_t warmup;        /* requests before the measured iterations */
+    int threads;            /* engine worker threads */
+    double read_ratio;      /* mixed operation: share of reads */
+    enum key_dist dist;
+    double zipf_theta;
+    volatile sig_atomic_t *stop; /* Ctrl-C: end the current iteration, keep what finished */
 } bench_limits;
 
 /* Progress callback: called after each iteration (it is 0-based). */
@@ -44,9 +39,12 @@ typedef void (*bench_progress)(const bench_cell *cell, int it, int iterations, d
                                void *ud);
 
 /* Prepares the cell's data set, warms up, measures `iterations` iterations
- * and cleans its keys up; fills res (scenario, op, params, samples, merged
- * latency histogram, server deltas, summary) and adds every command sent to
- * *cmds. 0, or -1 with err naming the address and the cause. */
+ * and cleans its keys up; fills res (status, scenario, op, params, samples,
+ * merged latency histogram, server deltas, summary) and adds every command
+ * sent to *cmds. An operation the server lacks gives status "unsupported"
+ * and returns 0; an interrupted cell keeps its finished iterations as
+ * "partial". -1 with err (naming the address and the cause) when the cell
+ * failed; res is then marked "failed". */
 int bench_run_cell(const bench_target *t, const bench_cell *cell, const bench_limits *lim,
                    rb_result *res, rb_kv **cmds, size_t *n_cmds, bench_progress progress,
                    void *ud, char *err);

@@ -21,7 +21,7 @@ enum key_dist { DIST_UNIFORM, DIST_ZIPF };
  * prefix, so that a generic SCAN + DEL cleans the cell up. */
 typedef struct op_env {
     char prefix[64];            /* "rb:<op>:" */
-    long dataset_size;          /* keys, or members/fields/elements for single-key ops */
+    long dataset_size;          /* >= 1: keys, or members/fields/elements for single-key ops */
     long value_size;            /* bytes */
     const char *value;          /* value_size bytes of payload */
     uint64_t expected_requests; /* warm-up + measured requests, or an estimate when timed */
@@ -80,19 +80,42 @@ void prep_free(prep *p);
  * back to DEL). 0 or -1 (see prep_error). */
 int prep_cleanup(prep *p, const op_env *e);
 
+/* An operation. A request sends either every command of `commands` in order
+ * (one_of = 0) or exactly one of them, chosen per request (one_of = 1: mixed
+ * sends GET or SET). Either way the engine knows from the table alone how many
+ * replies a request gets and which command names to count.
+ *
+ * The engine must pass the same op_env to prepare, every request and check of
+ * a cell: destructive operations size their data from expected_requests
+ * (see ops.c) and their requests draw from that same range. */
 struct op_def {
     const char *name;           /* unique, lower case, e.g. "lrange_100" */
     enum op_group group;
     const char *data_type;      /* "string", "hash", "list", "set", "zset", "stream", "any" */
-    const char *commands;       /* what one request sends, lower case, space separated
-                                 * ("get", "xreadgroup xack"): counted per request */
+    const char *commands;       /* command names, lower case, space separated
+                                 * ("get", "xreadgroup xack"); at most OP_MAX_COMMANDS */
+    int one_of;                 /* 0: a request sends all of `commands`, in order;
+                                 * 1: a request sends one of them (request says which) */
     /* Creates the data set the requests need (NULL: nothing). 0 or -1. */
     int (*prepare)(prep *p, const op_env *e);
-    /* Appends one request: exactly the commands named in `commands`. */
-    void (*request)(resp_out *o, const op_env *e, uint64_t *rng);
-    /* 1 if reply k (0-based within the request) is a right answer. */
+    /* Appends one request. Returns the index within `commands` of the command
+     * it sent when one_of (count that name once), else 0 (count each name once). */
+    int (*request)(resp_out *o, const op_env *e, uint64_t *rng);
+    /* 1 if r is a right answer to command k, k being the command's 0-based
+     * index within `commands`: the reply's position in the request, or, when
+     * one_of, what request returned. */
     int (*check)(const op_env *e, const redisReply *r, int k);
 };
+
+#define OP_MAX_COMMANDS 4
+#define OP_COMMAND_LEN 32
+
+/* Splits d->commands into names (NUL-terminated, lower case); returns how
+ * many (1..OP_MAX_COMMANDS). Index i of names is index i of check's k. */
+int op_command_names(const struct op_def *d, char names[OP_MAX_COMMANDS][OP_COMMAND_LEN]);
+
+/* Replies one request of d gets: 1 when one_of, else the number of commands. */
+int op_replies(const struct op_def *d);
 
 extern const struct op_def op_defs[];
 extern const size_t op_count;

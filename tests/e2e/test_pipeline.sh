@@ -93,8 +93,9 @@ check "unreachable target names the address and cause" grep -q "connect 127.0.0.
 
 # Collector down: the run is spooled (exit 3) and `redbench upload` delivers it later.
 "$RB" run --target "127.0.0.1:$REDIS_PORT" --scenarios get --requests 500 --iterations 2 --quiet \
-  --collector http://127.0.0.1:1 > /dev/null 2> "$TMP/spool.err"
+  --collector http://127.0.0.1:1 --retries 1 > /dev/null 2> "$TMP/spool.err"
 rc=$?
+check "upload retried before spooling" grep -q "retrying in 1 s" "$TMP/spool.err"
 check "unreachable collector: exit 3 and run spooled" sh -c "[ $rc = 3 ] && ls '$REDBENCH_SPOOL'/*.json >/dev/null"
 check "spooled run delivered by redbench upload" sh -c "'$RB' upload --collector '$URL' | grep -q created && [ -z \"\$(ls '$REDBENCH_SPOOL')\" ]"
 check "warehouse now holds 5 runs" [ "$(sql "$DB" 'select count(*) from runs')" = 5 ]
