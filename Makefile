@@ -72,13 +72,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_OBJ) tests/unit/testhelp.h $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_OBJ) $(LDLIBS)
 
+# The scenario driver of tests/e2e/test_scenarios.sh: every object but main.o.
+DRIVER_OBJ = $(filter-out $(BUILD)/main.o,$(APP_OBJ)) $(LIB_OBJ)
+$(BUILD)/scenario_driver: tests/scenario_driver.c $(DRIVER_OBJ) $(HDRS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(DRIVER_OBJ) $(LDLIBS)
+
 $(BUILD)/delayproxy: tests/delayproxy.c $(BUILD)/lib/util.o
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 test: deps
 	@$(MAKE) --no-print-directory test-only
 
-test-only: $(BUILD)/redbench $(UNIT_BIN) $(BUILD)/delayproxy
+test-only: $(BUILD)/redbench $(UNIT_BIN) $(BUILD)/delayproxy $(BUILD)/scenario_driver
 	@sh tests/run.sh $(BUILD)
 
 asan: deps

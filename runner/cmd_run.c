@@ -152,7 +152,7 @@ static void print_results(const rb_run *run, const char *format, FILE *f)
         fprintf(f, "run %s  %s %s  target %s %s (%s)\n", run->id, run->branch,
                 run->commit[0] ? run->commit : "-", run->target_kind, run->target_version,
                 run->target_address);
-        fprintf(f, "%-16s %5s %5s %7s %8s %12s %6s %9s %9s %9s %9s %7s  %s\n", "SCENARIO/OP", "CONN",
+        fprintf(f, "%-24s %5s %5s %7s %8s %12s %6s %9s %9s %9s %9s %7s  %s\n", "SCENARIO/OP", "CONN",
                 "PIPE", "VALUE", "KEYS", "OPS/S", "±%", "P50 µs", "P99 µs", "P99.9 µs", "MAX µs",
                 "ERRORS", "STATUS");
     }
@@ -180,14 +180,14 @@ static void print_results(const rb_run *run, const char *format, FILE *f)
                     r->ops_per_sec, sample_cv(r), r->p50_us, r->p99_us, r->p999_us,
                     (unsigned long long)r->errors, st);
         else
-            fprintf(f, "%-16s %5ld %5ld %7ld %8ld %12.0f %6.1f %9.1f %9.1f %9.1f %9.1f %7llu  %s%s%s\n",
+            fprintf(f, "%-24s %5ld %5ld %7ld %8ld %12.0f %6.1f %9.1f %9.1f %9.1f %9.1f %7llu  %s%s%s\n",
                     name, r->concurrency, r->pipeline, r->value_size, r->dataset_size,
                     r->ops_per_sec, sample_cv(r), r->p50_us, r->p99_us, r->p999_us, r->max_us,
                     (unsigned long long)r->errors, st, params[0] ? " " : "", params);
         if (!csv && !md) {
             for (size_t k = 0; k < r->n_metrics; k++)
-                fprintf(f, "%-16s   %s = %g\n", "", r->metrics[k].name, r->metrics[k].value);
-            if (r->error[0] && strcmp(st, "ok")) fprintf(f, "%-16s   %s\n", "", r->error);
+                fprintf(f, "%-24s   %s = %g\n", "", r->metrics[k].name, r->metrics[k].value);
+            if (r->error[0] && strcmp(st, "ok")) fprintf(f, "%-24s   %s\n", "", r->error);
         }
     }
 }
@@ -473,7 +473,8 @@ int cmd_run(int argc, char **argv)
                               .iterations = (int)iterations, .requests = pl.lim.requests,
                               .duration_s = duration, .warmup = (uint64_t)warmup,
                               .rate = pl.rates[0], .publishers = pubs, .subscribers = subs,
-                              .max_events = (uint64_t)maxev, .instance_id = instance};
+                              .max_events = (uint64_t)maxev, .instance_id = instance,
+                              .stop = &interrupted};
     snprintf(run.runner_version, sizeof run.runner_version, "%s", RB_VERSION);
     gethostname(run.runner_host, sizeof run.runner_host - 1);
 

@@ -151,7 +151,7 @@ static void remember(prep *p, const char *name, size_t len)
 
 void prep_cmd(prep *p, const char *fmt, ...)
 {
-    if (p->failed) return;
+    if (p->failed) return; /* stop queueing work after the first failure */
     va_list ap;
     va_start(ap, fmt);
     redisvAppendCommand(p->c, fmt, ap);
@@ -170,15 +170,20 @@ void prep_argv(prep *p, int argc, const char **argv, const size_t *lens)
 
 int prep_flush(prep *p)
 {
+    int dead = 0;   /* the connection broke: later replies cannot come */
     for (size_t i = 0; i < p->pending; i++) {
         redisReply *r = NULL;
-        if (!p->failed) {
+        if (!dead) {
             if (redisGetReply(p->c, (void **)&r) != REDIS_OK || !r) {
+                dead = 1;
+                if (!p->failed)
+                    snprintf(p->err, sizeof p->err, "%s", p->c->errstr[0] ? p->c->errstr : "connection lost");
                 p->failed = 1;
-                snprintf(p->err, sizeof p->err, "%s", p->c->errstr[0] ? p->c->errstr : "connection lost");
             } else {
+                /* Every reply is read and counted, so the context stays in
+                 * step; the first error reply is kept. */
                 kv_add(p->cmds, p->n_cmds, p->names[i], 1);
-                if (r->type == REDIS_REPLY_ERROR) {
+                if (r->type == REDIS_REPLY_ERROR && !p->failed) {
                     p->failed = 1;
                     snprintf(p->err, sizeof p->err, "%s: %s", p->names[i], r->str);
                 }

@@ -71,6 +71,12 @@ static int sleep_until(uint64_t due, uint64_t deadline, const scenario_params *p
     }
 }
 
+/* Share i (0-based) of total split over n as evenly as possible. */
+static uint64_t share(uint64_t total, long n, long i)
+{
+    return total / (uint64_t)n + ((uint64_t)i < total % (uint64_t)n);
+}
+
 /* Due time of message k of client `id` among `n` clients sharing `rate`
  * msg/s: the clients interleave evenly. */
 static uint64_t due_time(uint64_t start, uint64_t k, long n, long id, double rate)
@@ -115,7 +121,8 @@ static void result_begin(rb_result *res, const char *scenario, const char *op, c
     res->value_size = value_size;
     res->dataset_size = dataset_size;
     if (!res->latency) res->latency = hist_new();
-    res->samples = xrealloc(res->samples, (size_t)(iterations > 0 ? iterations : 1) * sizeof *res->samples);
+    size_t n = (size_t)(iterations > 0 ? iterations : 1);
+    res->samples = xrealloc(res->samples, n * sizeof *res->samples);
     res->n_samples = 0;
 }
 
@@ -152,7 +159,8 @@ static void add_sample(rb_result *res, const hist *h, uint64_t requests, uint64_
 /* Marks res partial with the first cause. */
 static void mark_partial(rb_result *res, const char *why)
 {
-    if (strcmp(res->status, "ok") == 0 || !res->status[0]) snprintf(res->status, sizeof res->status, "partial");
+    if (strcmp(res->status, "ok") == 0 || !res->status[0])
+        snprintf(res->status, sizeof res->status, "partial");
     if (!res->error[0]) snprintf(res->error, sizeof res->error, "%s", why);
 }
 
@@ -165,7 +173,7 @@ static void mark_failed(rb_result *res, const char *err)
 static void conn_error(char *out, const bench_target *t, const char *what, const redisContext *c)
 {
     rb_err(out, "%s on %s:%d: %s", what, t->host, t->port,
-           c->errstr[0] ? c->errstr : "connection lost");
+           c && c->errstr[0] ? c->errstr : "connection lost");
 }
 
 /* After an error (a timeout, a closed connection) a hiredis context is dead:
@@ -283,22 +291,27 @@ static void *ps_pub_loop(void *arg)
     char *msg = xmalloc(cap);
     const char *argv[3] = {"PUBLISH", PS_CHANNEL, msg};
     size_t argl[3] = {7, sizeof PS_CHANNEL - 1, 0};
-    long batch = sh->rate > 0 ? 1 : sh->batch;
     uint64_t k = 0;
 
     while (k < pb->budget) {
         if (stop_requested(sh->p)) break;
         if (sh->deadline_ns && now_ns() >= sh->deadline_ns) break;
-        uint64_t n = pb->budget - k < (uint64_t)batch ? pb->budget - k : (uint64_t)batch;
+        uint64_t n = pb->budget - k < (uint64_t)sh->batch ? pb->budget - k : (uint64_t)sh->batch;
+        if (sh->rate > 0) {
+            /* Open loop: wait for the next message's due time, then send it
+             * with those already due too (at most `pipeline` in flight); each
+             * message's latency counts from when it was due. */
+            if (sleep_until(due_time(sh->start_ns, k, sh->npub, pb->id, sh->rate), sh->deadline_ns,
+                            sh->p) < 0)
+                break;
+            uint64_t now = now_ns(), due = 1;
+            while (due < n && due_time(sh->start_ns, k + due, sh->npub, pb->id, sh->rate) <= now)
+                due++;
+            n = due;
+        }
         for (uint64_t j = 0; j < n; j++) {
-            uint64_t ts;
-            if (sh->rate > 0) {
-                /* Open loop: latency counts from when the message was due. */
-                ts = due_time(sh->start_ns, k + j, sh->npub, pb->id, sh->rate);
-                if (sleep_until(ts, sh->deadline_ns, sh->p) < 0) goto done;
-            } else {
-                ts = now_ns();
-            }
+            uint64_t ts = sh->rate > 0 ? due_time(sh->start_ns, k + j, sh->npub, pb->id, sh->rate)
+                                       : now_ns();
             argl[2] = ps_format(sh, pb->id, k + j, ts, msg, cap);
             redisAppendCommandArgv(pb->c, 3, argv, argl);
         }
@@ -342,8 +355,9 @@ static int parse_field(const char **q, const char *end, uint64_t *out)
 static void ps_handle(ps_sub *s, const redisReply *r, uint64_t now)
 {
     ps_shared *sh = s->sh;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 || r->element[0]->type != REDIS_REPLY_STRING ||
-        strcmp(r->element[0]->str, "message") != 0 || r->element[2]->type != REDIS_REPLY_STRING) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "message") != 0 ||
+        r->element[2]->type != REDIS_REPLY_STRING) {
         s->malformed++;
         return;
     }
@@ -483,8 +497,7 @@ static int ps_iteration(const bench_target *t, ps_shared *sh, uint64_t msgs, dou
         ps_pub *pb = &pubs[i];
         pb->sh = sh;
         pb->id = i;
-        if (msgs) pb->budget = msgs / (uint64_t)npub + ((uint64_t)i < msgs % (uint64_t)npub);
-        else pb->budget = UINT64_MAX;
+        pb->budget = msgs ? share(msgs, npub, i) : UINT64_MAX;
         if (!(pb->c = bench_connect(t, err))) goto out;
     }
     for (; started_subs < nsub; started_subs++) {
@@ -532,12 +545,12 @@ out:
     for (long i = 0; i < nsub; i++) {
         ps_sub *s = &subs[i];
         /* Delivered = messages whose PUBLISH was answered (sequence numbers
-         * below the publisher's acked count: replies come in order); one that
-         * reached subscribers while its reply was lost to a timeout is not
+         * below the publisher's count of replies: replies come in order); one
+         * that reached subscribers while its reply was lost to a timeout is not
          * counted as published, so it is not counted as delivered either. */
         uint64_t confirmed = 0;
         for (long j = 0; j < npub; j++) {
-            uint64_t acked = pubs[j].acked;
+            uint64_t acked = pubs[j].acked + pubs[j].errors;
             for (uint64_t b = 0; b < s->seen_len[j] && b * 8 < acked; b++) {
                 uint8_t m = s->seen[j][b];
                 if (acked - b * 8 < 8) m &= (uint8_t)((1u << (acked - b * 8)) - 1);
@@ -734,7 +747,8 @@ static const redisReply *entry_field(const redisReply *fields, const char *name)
     if (!fields || fields->type != REDIS_REPLY_ARRAY) return NULL;
     for (size_t i = 0; i + 1 < fields->elements; i += 2) {
         const redisReply *k = fields->element[i];
-        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0) return fields->element[i + 1];
+        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0)
+            return fields->element[i + 1];
     }
     return NULL;
 }
@@ -744,9 +758,22 @@ static const redisReply *stream_entries(const redisReply *r)
 {
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) return NULL;
     const redisReply *s = r->element[0];
-    if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 || s->element[1]->type != REDIS_REPLY_ARRAY)
+    if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 ||
+        s->element[1]->type != REDIS_REPLY_ARRAY)
         return NULL;
     return s->element[1];
+}
+
+/* 1 if e is a stream entry: [id, fields]. */
+static int is_entry(const redisReply *e)
+{
+    return e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
+           e->element[0]->type == REDIS_REPLY_STRING;
+}
+
+static int is_str(const redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_STRING;
 }
 
 static void *rpc_worker_loop(void *arg)
@@ -788,7 +815,7 @@ static void *rpc_worker_loop(void *arg)
         size_t nack = 3;
         for (size_t i = 0; i < n; i++) {
             const redisReply *e = es->element[i];
-            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING) {
+            if (!is_entry(e)) {
                 w->malformed++;
                 continue;
             }
@@ -797,8 +824,8 @@ static void *rpc_worker_loop(void *arg)
             const redisReply *to = entry_field(e->element[1], "reply");
             const redisReply *seq = entry_field(e->element[1], "seq");
             const redisReply *pl = entry_field(e->element[1], "payload");
-            if (!to || !seq || !pl || to->type != REDIS_REPLY_STRING || seq->type != REDIS_REPLY_STRING ||
-                pl->type != REDIS_REPLY_STRING || strncmp(to->str, RPC_REPLY_PREFIX, sizeof RPC_REPLY_PREFIX - 1)) {
+            if (!is_str(to) || !is_str(seq) || !is_str(pl) ||
+                strncmp(to->str, RPC_REPLY_PREFIX, sizeof RPC_REPLY_PREFIX - 1) != 0) {
                 w->malformed++;
                 continue;
             }
@@ -856,11 +883,10 @@ static int rpc_await(rpc_requester *q, uint64_t seq, uint64_t t0)
         const redisReply *es = r->type == REDIS_REPLY_ARRAY ? stream_entries(r) : NULL;
         for (size_t i = 0; es && i < es->elements; i++) {
             const redisReply *e = es->element[i];
-            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING)
-                continue;
+            if (!is_entry(e)) continue;
             snprintf(q->last_id, sizeof q->last_id, "%s", e->element[0]->str);
             const redisReply *s = entry_field(e->element[1], "seq");
-            if (s && s->type == REDIS_REPLY_STRING && strtoull(s->str, NULL, 10) == seq) got = 1;
+            if (is_str(s) && strtoull(s->str, NULL, 10) == seq) got = 1;
             else q->late++;
         }
         freeReplyObject(r);
@@ -939,7 +965,7 @@ static double rpc_phase(rpc_requester *qs, rpc_shared *sh, uint64_t total, doubl
     sh->start_ns = now_ns();
     sh->deadline_ns = total ? 0 : sh->start_ns + (uint64_t)(dur * 1e9);
     for (long i = 0; i < n; i++) {
-        qs[i].budget = total ? total / (uint64_t)n + ((uint64_t)i < total % (uint64_t)n) : UINT64_MAX;
+        qs[i].budget = total ? share(total, n, i) : UINT64_MAX;
         qs[i].completed = qs[i].timeouts = qs[i].late = qs[i].errors = 0;
         hist_reset(qs[i].h);
     }
@@ -1130,12 +1156,14 @@ out:
             redisReply *x = redisCommand(ctl, "XPENDING %s %s", RPC_REQ, RPC_GROUP);
             if (x) {
                 cnt.n[C_XPENDING]++;
-                if (x->type == REDIS_REPLY_ARRAY && x->elements >= 1 && x->element[0]->type == REDIS_REPLY_INTEGER)
+                if (x->type == REDIS_REPLY_ARRAY && x->elements >= 1 &&
+                    x->element[0]->type == REDIS_REPLY_INTEGER)
                     pending_after = (double)x->element[0]->integer;
                 freeReplyObject(x);
             }
         }
-        if (rpc_delete_keys(&ctl, t, nreq, &cnt) < 0 && rc == 0 && strcmp(res->status, "unsupported") != 0) {
+        if (rpc_delete_keys(&ctl, t, nreq, &cnt) < 0 && rc == 0 &&
+            strcmp(res->status, "unsupported") != 0) {
             char w[RB_ERR_LEN];
             rb_err(w, "clean-up DEL on %s:%d: %s", t->host, t->port,
                    ctl && ctl->errstr[0] ? ctl->errstr : "failed");
@@ -1220,7 +1248,8 @@ static size_t cap_value_max(long value_size)
  * the integrity check. Returns its length. */
 static size_t cap_event(const cap_shared *sh, uint64_t n, char *out)
 {
-    static const char *const types[] = {"view", "click", "add_to_cart", "purchase", "signup", "logout"};
+    static const char *const types[] = {"view",     "click",  "add_to_cart",
+                                        "purchase", "signup", "logout"};
     static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     uint64_t s = sh->seed ^ (n * 0xD1B54A32D192ED03ull);
     long v = sh->value_size > 0 ? sh->value_size : 0;
@@ -1352,7 +1381,8 @@ static void *cap_loader_loop(void *arg)
             pthread_mutex_unlock(&sh->mu);
             l->loaded += stored;
             uint64_t before = atomic_fetch_add(&sh->loaded, stored);
-            if (before / sh->sample_every != (before + stored) / sh->sample_every) cap_sample_memory(l);
+            if (before / sh->sample_every != (before + stored) / sh->sample_every)
+                cap_sample_memory(l);
         }
         if (l->failed) break;
     }
@@ -1533,7 +1563,7 @@ static int run_capacity(const bench_target *t, const scenario_params *p, rb_resu
         goto out;
     }
     if (r->type != REDIS_REPLY_ERROR || !is_unknown_command(r->str)) cnt.n[C_CONFIG_GET]++;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->type == REDIS_REPLY_STRING)
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && is_str(r->element[1]))
         sh.maxmemory = strtod(r->element[1]->str, NULL);
     freeReplyObject(r);
     /* Under a maxmemory, sample often enough to stop soon after it is reached. */
@@ -1542,7 +1572,8 @@ static int run_capacity(const bench_target *t, const scenario_params *p, rb_resu
         sh.evictions0 = before.v[SRV_EVICTIONS];
         series_add(&sh, 0, before.v[SRV_USED_MEMORY]);
         /* Already full: nothing fits. */
-        if (sh.maxmemory > 0 && before.v[SRV_USED_MEMORY] >= sh.maxmemory) atomic_store(&sh.full, 1);
+        if (sh.maxmemory > 0 && before.v[SRV_USED_MEMORY] >= sh.maxmemory)
+            atomic_store(&sh.full, 1);
     }
     for (long i = 0; i < nload; i++) {
         ls[i].sh = &sh;
@@ -1557,7 +1588,7 @@ static int run_capacity(const bench_target *t, const scenario_params *p, rb_resu
             break;
         }
         if (atomic_load(&sh.full)) break;
-        uint64_t seg = target ? target / (uint64_t)iters + ((uint64_t)it < target % (uint64_t)iters) : 0;
+        uint64_t seg = target ? share(target, iters, it) : 0;
         atomic_store(&sh.next, hi);
         sh.it_end = target ? hi + seg : UINT64_MAX;
         uint64_t start = now_ns();
@@ -1597,6 +1628,7 @@ static int run_capacity(const bench_target *t, const scenario_params *p, rb_resu
             break;
         }
         if (started < nload) break;
+        if (stop_requested(p)) mark_partial(res, "interrupted");
     }
     for (long i = 0; i < nload; i++) {
         loaded += ls[i].loaded;
@@ -1606,8 +1638,10 @@ static int run_capacity(const bench_target *t, const scenario_params *p, rb_resu
 
     uint64_t checked = 0, failures = 0, evicted = 0;
     char verr[RB_ERR_LEN] = "";
-    if (ctl_usable(&ctl, t) < 0) rb_err(verr, "integrity check on %s:%d: cannot reconnect", t->host, t->port);
-    else if (info_counted(ctl, &loaded_snap, &cnt) == 0) series_add(&sh, loaded, loaded_snap.v[SRV_USED_MEMORY]);
+    if (ctl_usable(&ctl, t) < 0)
+        rb_err(verr, "integrity check on %s:%d: cannot reconnect", t->host, t->port);
+    else if (info_counted(ctl, &loaded_snap, &cnt) == 0)
+        series_add(&sh, loaded, loaded_snap.v[SRV_USED_MEMORY]);
     /* The test hook: a planted corruption the check below must catch. */
     uint64_t corrupt = p->corrupt_event && bit_get(&sh, p->corrupt_event) ? p->corrupt_event : 0;
     if (corrupt && !verr[0]) {
@@ -1622,9 +1656,11 @@ static int run_capacity(const bench_target *t, const scenario_params *p, rb_resu
             mark_partial(res, verr);
         }
     }
-    if (!verr[0] && cap_verify(ctl, t, &sh, hi, loaded, corrupt, &cnt, &checked, &failures, &evicted, verr) < 0)
+    if (!verr[0] &&
+        cap_verify(ctl, t, &sh, hi, loaded, corrupt, &cnt, &checked, &failures, &evicted, verr) < 0)
         mark_partial(res, verr);
-    if (!verr[0] && info_counted(ctl, &after, &cnt) == 0) bench_delta(&res->server, &before, &after);
+    if (!verr[0] && info_counted(ctl, &after, &cnt) == 0)
+        bench_delta(&res->server, &before, &after);
     /* Clean up even after a failure, reconnecting if need be. */
     {
         char cerr[RB_ERR_LEN];
@@ -1682,11 +1718,14 @@ out:
 /* ---- the table ---- */
 
 const struct scenario_def scenario_defs[] = {
-    {"pubsub-fanout", "N publishers, M subscribers: delivery rate, lost/duplicate messages, publish-to-receive latency",
+    {"pubsub-fanout",
+     "N publishers, M subscribers: delivery rate, lost and duplicate messages, latency",
      run_pubsub},
-    {"stream-rpc", "request/response over Streams and a consumer group: round-trip latency, throughput",
+    {"stream-rpc",
+     "request/response over Streams and a consumer group: round-trip latency, throughput",
      run_rpc},
-    {"capacity-fill", "load JSON-like events until a count or maxmemory: memory over time, integrity, clean-up",
+    {"capacity-fill",
+     "JSON-like events until a count or maxmemory: memory over time, integrity, clean-up",
      run_capacity},
 };
 const size_t scenario_count = sizeof scenario_defs / sizeof scenario_defs[0];

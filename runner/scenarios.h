@@ -5,9 +5,10 @@
  * What each measures (metric names as in results[].metrics):
  *
  * pubsub-fanout (op "publish", data_type "pubsub"): publishers PUBLISH to the
- *   channel "rb:pubsub:fanout" at `rate` msg/s in total (open loop, latency
- *   from each message's due time) or as fast as they can (batches of
- *   `pipeline`); every subscriber receives every message. A message is
+ *   channel "rb:pubsub:fanout" at `rate` msg/s in total (open loop: latency
+ *   from each message's due time; messages already due go out together) or as
+ *   fast as they can, in batches of at most `pipeline`; every subscriber
+ *   receives every message. A message is
  *   "rbps|<instance>|<iteration>|<publisher>|<seq>|<ts_ns>|" padded with 'x'
  *   to value_size bytes; ts_ns is CLOCK_MONOTONIC, so latency is only
  *   meaningful with publishers and subscribers on one host. Messages of other

@@ -88,6 +88,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGINT, on_sigint);
+    signal(SIGPIPE, SIG_IGN);   /* a peer closing a socket must give EPIPE, not kill us */
 
     rb_run run;
     run_init(&run);
