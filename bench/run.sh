@@ -8,7 +8,9 @@
 # Environment: BENCH_REPS (repetitions, default 5), BENCH_RESULTS (output file,
 # default bench/RESULTS.md beside this script), BENCH_TIMEOUT (seconds one tool
 # invocation may take, default 120), BENCH_PIN=1 (pin the server to CPU 0 and
-# both tools to the other CPUs, to see the tools without CPU contention).
+# both tools to the other CPUs, to see the tools without CPU contention),
+# BENCH_COMMIT (the commit the binary was built from, for RESULTS.md; default:
+# this checkout's HEAD, marked when the working tree has uncommitted changes).
 set -u
 
 [ $# -eq 1 ] || { echo "usage: sh bench/run.sh path/to/redbench" >&2; exit 2; }
@@ -16,7 +18,7 @@ set -u
 for tool in redis-server redis-cli redis-benchmark sqlite3 awk sort; do
   command -v "$tool" >/dev/null || { echo "bench: $tool not found (make deps installs it)" >&2; exit 2; }
 done
-RB=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+RB_SRC=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPS=${BENCH_REPS:-5}
 OUT=${BENCH_RESULTS:-$HERE/RESULTS.md}
@@ -47,6 +49,17 @@ fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/redbench-bench.XXXXXX") || exit 2
 REDIS_PID=""
+# Run a copy: a rebuild of the original during the session must not mix versions.
+RB=$WORK/redbench
+cp "$RB_SRC" "$RB" || { rm -rf "$WORK"; echo "bench: cannot copy $RB_SRC" >&2; exit 2; }
+RB_SUM=$(cksum < "$RB" | cut -d' ' -f1)
+if [ -n "${BENCH_COMMIT:-}" ]; then
+  COMMIT=$BENCH_COMMIT
+else
+  COMMIT=$(cd "$HERE/.." && git rev-parse --short HEAD 2>/dev/null || echo '?')
+  [ -n "$(cd "$HERE/.." && git --no-optional-locks status --porcelain -uno 2>/dev/null)" ] &&
+    COMMIT="$COMMIT + uncommitted changes"
+fi
 stop_all() {
   if [ -n "$REDIS_PID" ]; then
     kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
@@ -223,7 +236,6 @@ cat "$TABLE"
 # ---- RESULTS.md (written aside, then renamed) ----
 CPU_MODEL=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)
 [ -n "$CPU_MODEL" ] || CPU_MODEL=$(uname -m)
-COMMIT=$(cd "$HERE/.." && git rev-parse --short HEAD 2>/dev/null || echo '?')
 {
   echo "# redbench vs redis-benchmark"
   echo
@@ -237,7 +249,7 @@ COMMIT=$(cd "$HERE/.." && git rev-parse --short HEAD 2>/dev/null || echo '?')
   echo "- nproc: $NCPU; CPU: $CPU_MODEL"
   echo "- kernel: $(uname -sr); load average before: $LOAD0, after: $LOAD1 (other work shares this machine)"
   echo "- redis-server $REDIS_VER ($RB_BENCH_VER), on 127.0.0.1, \`--save '' --appendonly no\`"
-  echo "- $("$RB" --version 2>/dev/null) at commit $COMMIT"
+  echo "- $("$RB" --version 2>/dev/null) (binary cksum $RB_SUM) at commit $COMMIT"
   echo "- CPU pinning: $PINNING"
   echo
   echo "## Results"
@@ -261,6 +273,9 @@ COMMIT=$(cd "$HERE/.." && git rev-parse --short HEAD 2>/dev/null || echo '?')
   echo "  its thread to be scheduled and comes close to connections / throughput; redis-benchmark's"
   echo "  next write waits for its event loop to serve the other connections, and that wait is in"
   echo "  no latency. Compare latencies within a tool, across runs, not across tools."
+  echo "- At 1 connection each request wakes the other process; whether the scheduler puts client"
+  echo "  and server on one CPU or two can change the figures several-fold (a wake-up across vCPUs"
+  echo "  is costly on VMs). A wide ratio range is the sign; BENCH_PIN=1 makes the placement fixed."
   echo "- The tools share the CPUs with the server. \`BENCH_PIN=1 sh bench/run.sh build/redbench\`"
   echo "  puts the server on CPU 0 and the tools on the others, which separates a tool's own speed"
   echo "  from the CPU it takes away from the server."
