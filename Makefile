@@ -98,8 +98,12 @@ leakcheck: deps $(UNIT_BIN)
 demo: deps $(BUILD)/redbench
 	@sh scripts/demo.sh $(BUILD)/redbench
 
-bench: deps $(BUILD)/redbench
+bench: deps $(BUILD)/redbench $(BUILD)/hist_bench
 	@sh bench/run.sh $(BUILD)/redbench
+	@$(BUILD)/hist_bench | tee -a bench/RESULTS.md
+
+$(BUILD)/hist_bench: bench/hist_bench.c $(LIB_OBJ)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
 schema: $(BUILD)/redbench
 	@rm -f $(BUILD)/schema.db* && $(BUILD)/redbench migrate --db $(BUILD)/schema.db >/dev/null

@@ -76,8 +76,9 @@ const char *prep_error(const prep *p);
 int prep_unsupported(const prep *p);
 void prep_free(prep *p);
 
-/* Deletes every key starting with e->prefix (SCAN MATCH + UNLINK, falling
- * back to DEL). 0 or -1 (see prep_error). */
+/* Deletes every key starting with e->prefix (SCAN MATCH + DEL), after
+ * reading what is still queued; an earlier error is forgotten first. 0 or -1
+ * (see prep_error). */
 int prep_cleanup(prep *p, const op_env *e);
 
 /* An operation. A request sends either every command of `commands` in order

@@ -11,11 +11,28 @@
 
 /* ---- RESP ---- */
 
+/* Writes v in decimal at p; returns the length. (snprintf is a measurable
+ * share of the client's CPU on the request path.) */
+static size_t u64_dec(char *p, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++) p[i] = tmp[n - 1 - i];
+    return n;
+}
+
 static void put_len(buf *b, char tag, size_t n)
 {
     char tmp[32];
-    int l = snprintf(tmp, sizeof tmp, "%c%zu\r\n", tag, n);
-    buf_append(b, tmp, (size_t)l);
+    tmp[0] = tag;
+    size_t l = 1 + u64_dec(tmp + 1, n);
+    tmp[l++] = '\r';
+    tmp[l++] = '\n';
+    buf_append(b, tmp, l);
 }
 
 void resp_begin(resp_out *o, int argc)
@@ -38,22 +55,39 @@ void resp_arg_str(resp_out *o, const char *s)
 void resp_arg_long(resp_out *o, long long v)
 {
     char tmp[32];
-    int l = snprintf(tmp, sizeof tmp, "%lld", v);
-    resp_arg(o, tmp, (size_t)l);
+    size_t l = 0;
+    if (v < 0) {
+        tmp[l++] = '-';
+        l += u64_dec(tmp + l, (uint64_t)(-(v + 1)) + 1);
+    } else {
+        l = u64_dec(tmp, (uint64_t)v);
+    }
+    resp_arg(o, tmp, l);
+}
+
+/* tag (at most 63 bytes) followed by idx. */
+static void arg_tagged(resp_out *o, const char *tag, long idx)
+{
+    char tmp[96];
+    size_t l = strlen(tag);
+    if (l > 63) l = 63;
+    memcpy(tmp, tag, l);
+    if (idx < 0) {
+        tmp[l++] = '-';
+        idx = -idx;
+    }
+    l += u64_dec(tmp + l, (uint64_t)idx);
+    resp_arg(o, tmp, l);
 }
 
 void resp_arg_key(resp_out *o, const op_env *e, long idx)
 {
-    char tmp[96];
-    int l = snprintf(tmp, sizeof tmp, "%s%ld", e->prefix, idx);
-    resp_arg(o, tmp, (size_t)l);
+    arg_tagged(o, e->prefix, idx);
 }
 
 void resp_arg_tagged(resp_out *o, const char *tag, long idx)
 {
-    char tmp[96];
-    int l = snprintf(tmp, sizeof tmp, "%s%ld", tag, idx);
-    resp_arg(o, tmp, (size_t)l);
+    arg_tagged(o, tag, idx);
 }
 
 /* ---- keys ---- */
@@ -209,7 +243,11 @@ int prep_unsupported(const prep *p)
 
 int prep_cleanup(prep *p, const op_env *e)
 {
-    if (prep_flush(p) < 0) return -1;
+    /* Clean-up is a new phase: an earlier failure (say an unknown command in
+     * the preparation) must not stop it. */
+    prep_flush(p);
+    p->failed = 0;
+    p->err[0] = '\0';
     char cursor[32] = "0";
     char pattern[80];
     snprintf(pattern, sizeof pattern, "%s*", e->prefix);

@@ -66,6 +66,19 @@ rc=$?
 check "dead target: exit 2" [ $rc = 2 ]
 check "dead target: the message names the address" grep -q "127.0.0.1:$REDIS_PORT" "$TMP/dead.err"
 
+# A server without a command: that operation is "unsupported", the rest goes on.
+redis-server --port $((REDIS_PORT + 1)) --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
+  --rename-command XADD "" --rename-command HSET "" --logfile "$TMP/renamed.log" --daemonize no &
+PIDS="$PIDS $!"
+for i in $(seq 1 50); do redis-cli -p $((REDIS_PORT + 1)) ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+"$RB" run --target 127.0.0.1:$((REDIS_PORT + 1)) --scenarios xadd,hget,get --requests 200 --iterations 1 \
+  --warmup 20 --concurrency 2 --dataset-size 50 --quiet --out "$TMP/unsup.json" > /dev/null 2>&1
+check "a missing command does not fail the run (exit 0)" [ $? = 0 ]
+check "xadd (no such command) is marked unsupported" [ "$(jget "$TMP/unsup.json" '$.results[0].status')" = unsupported ]
+check "hget (its preparation needs HSET) is marked unsupported" [ "$(jget "$TMP/unsup.json" '$.results[1].status')" = unsupported ]
+check "the unsupported result says why" sh -c "jget() { sqlite3 :memory: \"select json_extract(readfile('\$1'), '\$2')\"; }; jget '$TMP/unsup.json' '\$.results[0].error' | grep -qi 'unknown command'"
+check "get still ran" sh -c "[ '$(jget "$TMP/unsup.json" '$.results[2].status')' = ok ] && [ '$(jget "$TMP/unsup.json" '$.results[2].requests')' = 200 ]"
+
 # Spool and upload: the collector is down, comes back, gets the run exactly once.
 start_redis || { notok "third redis-server starts"; finish; }
 DB="$TMP/wh.db"
