@@ -299,6 +299,41 @@ int secret_equal(const char *a, const char *b)
     return diff == 0;
 }
 
+int cli_long(const char *cmd, const char *opt, const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < min || v > max) {
+        fprintf(stderr, "redbench %s: %s: '%s' is not a whole number in %ld..%ld\n", cmd, opt, s, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_real(const char *cmd, const char *opt, const char *s, double min, double max, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (!*s || *end || !(v >= min && v <= max)) {
+        fprintf(stderr, "redbench %s: %s: '%s' is not a number in [%g, %g]\n", cmd, opt, s, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_name(const char *cmd, const char *opt, char *dst, size_t size, const char *v)
+{
+    if (strlen(v) >= size) {
+        fprintf(stderr, "redbench %s: %s: longer than %zu characters\n", cmd, opt, size - 1);
+        return -1;
+    }
+    snprintf(dst, size, "%s", v);
+    return 0;
+}
+
 int parse_int_list(const char *s, long *out, int n, char *err)
 {
     int count = 0;
@@ -310,6 +345,8 @@ int parse_int_list(const char *s, long *out, int n, char *err)
         if (end == p || errno || v <= 0 || (*end && *end != ','))
             return rb_err(err, "bad list '%s': want positive integers separated by commas", s);
         if (count == n) return rb_err(err, "list '%s' has more than %d elements", s, n);
+        for (int i = 0; i < count; i++)
+            if (out[i] == v) return rb_err(err, "list '%s' repeats %ld", s, v);
         out[count++] = v;
         p = *end ? end + 1 : end;
     }

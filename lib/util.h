@@ -69,8 +69,15 @@ int parse_hostport(const char *s, char **host, int *port, char *err);
 /* Constant-time comparison of two NUL-terminated secrets; 1 if equal. */
 int secret_equal(const char *a, const char *b);
 
-/* Parses a list "1,10,50" of positive integers into out (max n); returns the
- * count or -1 on a bad element. */
+/* Command-line values. Each returns 0, or prints "redbench CMD: OPT: ..."
+ * to stderr for a bad value and returns -1. */
+int cli_long(const char *cmd, const char *opt, const char *s, long min, long max, long *out);
+int cli_real(const char *cmd, const char *opt, const char *s, double min, double max, double *out);
+/* Copies v into dst (size bytes) unless it is too long. */
+int cli_name(const char *cmd, const char *opt, char *dst, size_t size, const char *v);
+
+/* Parses a list "1,10,50" of distinct positive integers into out (max n);
+ * returns the count, or -1 on a bad or repeated element. */
 int parse_int_list(const char *s, long *out, int n, char *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "hist.h"
@@ -162,6 +163,41 @@ static void mark(rb_result *res, const char *status, const char *why)
     if (why && !res->error[0]) snprintf(res->error, sizeof res->error, "%s", why);
 }
 
+/* Engine counters worth keeping with the result, summed over phases. */
+static void add_engine_metrics(rb_result *res, const engine_stats *st)
+{
+    static const char *names[] = {"timeouts", "reconnects", "late_sends"};
+    const uint64_t vals[] = {st->timeouts, st->reconnects, st->late};
+    for (int i = 0; i < 3; i++) {
+        if (!vals[i]) continue;
+        double cur = 0;
+        for (size_t k = 0; k < res->n_metrics; k++)
+            if (!strcmp(res->metrics[k].name, names[i])) cur = res->metrics[k].value;
+        result_set_metric(res, names[i], cur + (double)vals[i]);
+    }
+}
+
+/* Deletes the cell's keys; after a stall or a broken connection, reconnects
+ * and tries again (3 attempts, 200 ms apart). */
+static int cleanup_keys(const bench_target *t, redisContext **ctl, prep **pp, const op_env *env,
+                        rb_kv **cmds, size_t *n_cmds)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (attempt) {
+            char err[RB_ERR_LEN];
+            usleep(200000);
+            redisContext *c = bench_connect(t, err);
+            if (!c) continue;
+            prep_free(*pp);
+            redisFree(*ctl);
+            *ctl = c;
+            *pp = prep_new(c, cmds, n_cmds);
+        }
+        if (prep_cleanup(*pp, env) == 0) return 0;
+    }
+    return -1;
+}
+
 int bench_run_cell(const bench_target *t, const bench_cell *cell, const bench_limits *lim,
                    rb_result *res, rb_kv **cmds, size_t *n_cmds, bench_progress progress,
                    void *ud, char *err)
@@ -218,6 +254,11 @@ int bench_run_cell(const bench_target *t, const bench_cell *cell, const bench_li
 
     if (!(ctl = bench_connect(t, err))) goto out;
     pp = prep_new(ctl, cmds, n_cmds);
+    /* Keys a killed earlier run left behind would falsify the data set. */
+    if (prep_cleanup(pp, &env) < 0) {
+        rb_err(err, "%s", prep_error(pp));
+        goto out;
+    }
     if (op->prepare && (op->prepare(pp, &env) < 0 || prep_flush(pp) < 0)) {
         if (prep_unsupported(pp)) {
             mark(res, "unsupported", prep_error(pp));
@@ -248,8 +289,11 @@ int bench_run_cell(const bench_target *t, const bench_cell *cell, const bench_li
         hist_reset(it_h);
         int prc = engine_phase(eng, lim->requests, lim->duration_s, it_h, &st, err);
         count_replies(op, &st, cmds, n_cmds);
+        add_engine_metrics(res, &st);
         if (prc < 0) goto cleanup;
-        if (st.interrupted && res->n_samples > 0) { /* drop the cut-short iteration */
+        if (st.interrupted && (res->n_samples > 0 || st.requests == 0)) {
+            /* Drop the cut-short iteration: a cell interrupted before any
+             * iteration finished keeps no sample (the caller drops it). */
             mark(res, "partial", "interrupted");
             break;
         }
@@ -282,14 +326,16 @@ int bench_run_cell(const bench_target *t, const bench_cell *cell, const bench_li
     bench_delta(&res->server, &before, &after);
     rc = 0;
 cleanup:
-    if (pp && prep_cleanup(pp, &env) < 0 && rc == 0) {
-        rb_err(err, "%s", prep_error(pp));
+    if (pp && cleanup_keys(t, &ctl, &pp, &env, cmds, n_cmds) < 0 && rc == 0) {
+        rb_err(err, "%s", pp ? prep_error(pp) : "cleanup: could not reconnect");
         rc = -1;
     }
-    if (rc < 0) mark(res, "failed", err);
-    result_summarize(res);
 out:
-    if (rc < 0 && !res->status[0]) mark(res, "failed", err);
+    if (rc < 0) {
+        snprintf(res->status, sizeof res->status, "failed");
+        snprintf(res->error, sizeof res->error, "%s", err);
+    }
+    result_summarize(res);
     engine_free(eng);
     prep_free(pp);
     if (ctl) redisFree(ctl);

@@ -1,5 +1,6 @@
 /* cmd_run.c -- `redbench run` and `redbench upload`: the matrix, progress,
  * the printed table, the JSON file, and the upload with retries and spool. */
+#include <ctype.h>
 #include <dirent.h>
 #include <getopt.h>
 #include <limits.h>
@@ -194,40 +195,6 @@ static void print_results(const rb_run *run, const char *format, FILE *f)
 
 /* ---- options ---- */
 
-static int parse_count(const char *opt, const char *s, long min, long max, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < min || v > max) {
-        fprintf(stderr, "redbench run: %s: '%s' is not a whole number in %ld..%ld\n", opt, s, min, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_real(const char *opt, const char *s, double min, double max, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (!*s || *end || !(v >= min && v <= max)) {
-        fprintf(stderr, "redbench run: %s: '%s' is not a number in [%g, %g]\n", opt, s, min, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int set_name(const char *opt, char *dst, const char *v)
-{
-    if (strlen(v) >= RB_NAME_LEN) {
-        fprintf(stderr, "redbench run: %s: longer than %d characters\n", opt, RB_NAME_LEN - 1);
-        return -1;
-    }
-    snprintf(dst, RB_NAME_LEN, "%s", v);
-    return 0;
-}
-
 static void list_all(void)
 {
     op_list_print(stdout);
@@ -248,6 +215,19 @@ typedef struct plan {
     const struct op_def *ramp_op;
     double interval;
 } plan;
+
+/* Ctrl-C before a cell's first iteration finished leaves a result without
+ * samples: it is not a measurement, so it is not kept. */
+static void drop_unmeasured(rb_run *run)
+{
+    rb_result *r = &run->results[run->n_results - 1];
+    if (!interrupted || r->n_samples || strcmp(r->status, "partial")) return;
+    hist_free(r->latency);
+    free(r->samples);
+    free(r->params);
+    free(r->metrics);
+    run->n_results--;
+}
 
 /* The knee of a step-ramp: the first stage whose throughput gained less than
  * 10% over the previous one while its p99 grew by more than 50%; 0 if none. */
@@ -320,7 +300,7 @@ int cmd_run(int argc, char **argv)
         switch (o) {
         case O_TARGET: target = optarg; break;
         case O_PASSWORD: t.password = optarg; break;
-        case O_TIMEOUT: bad = parse_count("--timeout", optarg, 1, 3600000, &timeout); break;
+        case O_TIMEOUT: bad = cli_long("run", "--timeout", optarg, 1, 3600000, &timeout); break;
         case O_SCEN: scen = optarg; break;
         case O_LIST: list_all(); rc = EXIT_OK; goto out;
         case O_CONC: bad = (n = parse_int_list(optarg, pl.conc, MAX_LIST, err)) < 0; pl.nconc = n; break;
@@ -333,35 +313,35 @@ int cmd_run(int argc, char **argv)
             for (int i = 0; i < n; i++) pl.rates[i] = (double)lists[i];
             pl.nrates = n;
             break;
-        case O_ITER: bad = parse_count("--iterations", optarg, 1, 1000, &iterations); break;
-        case O_REQ: bad = parse_count("--requests", optarg, 1, 1000000000L, &requests); break;
-        case O_WARM: bad = parse_count("--warmup", optarg, 0, 1000000000L, &warmup); break;
-        case O_THREADS: bad = parse_count("--threads", optarg, 1, 256, &threads); break;
-        case O_PUBS: bad = parse_count("--publishers", optarg, 1, 1000, &pubs); break;
-        case O_SUBS: bad = parse_count("--subscribers", optarg, 1, 1000, &subs); break;
-        case O_MAXEV: bad = parse_count("--max-events", optarg, 1, 1000000000L, &maxev); break;
-        case O_DUR: bad = parse_real("--duration", optarg, 0.001, 86400, &duration); break;
-        case O_INTERVAL: bad = parse_real("--interval", optarg, 0.01, 3600, &pl.interval); break;
-        case O_RATIO: bad = parse_real("--read-ratio", optarg, 0, 1, &ratio); break;
+        case O_ITER: bad = cli_long("run", "--iterations", optarg, 1, 1000, &iterations); break;
+        case O_REQ: bad = cli_long("run", "--requests", optarg, 1, 1000000000L, &requests); break;
+        case O_WARM: bad = cli_long("run", "--warmup", optarg, 0, 1000000000L, &warmup); break;
+        case O_THREADS: bad = cli_long("run", "--threads", optarg, 1, 256, &threads); break;
+        case O_PUBS: bad = cli_long("run", "--publishers", optarg, 1, 1000, &pubs); break;
+        case O_SUBS: bad = cli_long("run", "--subscribers", optarg, 1, 1000, &subs); break;
+        case O_MAXEV: bad = cli_long("run", "--max-events", optarg, 1, 1000000000L, &maxev); break;
+        case O_DUR: bad = cli_real("run", "--duration", optarg, 0.001, 86400, &duration); break;
+        case O_INTERVAL: bad = cli_real("run", "--interval", optarg, 0.01, 3600, &pl.interval); break;
+        case O_RATIO: bad = cli_real("run", "--read-ratio", optarg, 0, 1, &ratio); break;
         case O_OP: ramp_op_name = optarg; break;
         case O_DIST:
             if (!strcmp(optarg, "uniform")) {
                 dist = DIST_UNIFORM;
             } else if (!strncmp(optarg, "zipf", 4) && (!optarg[4] || optarg[4] == ':')) {
                 dist = DIST_ZIPF;
-                if (optarg[4] == ':') bad = parse_real("--key-dist zipf:THETA", optarg + 5, 0.01, 0.999, &theta);
+                if (optarg[4] == ':') bad = cli_real("run", "--key-dist zipf:THETA", optarg + 5, 0.01, 0.999, &theta);
             } else {
                 fprintf(stderr, "redbench run: --key-dist: want uniform or zipf[:THETA]\n");
                 bad = 1;
             }
             break;
-        case O_PROJECT: bad = set_name("--project", run.project, optarg); break;
-        case O_BRANCH: bad = set_name("--branch", run.branch, optarg); break;
-        case O_COMMIT: bad = set_name("--commit", run.commit, optarg); break;
-        case O_MODE: bad = set_name("--mode", run.mode, optarg); break;
-        case O_CREG: bad = set_name("--client-region", run.client_region, optarg); break;
-        case O_SREG: bad = set_name("--server-region", run.server_region, optarg); break;
-        case O_PRESET: bad = set_name("--preset", run.target_preset, optarg); break;
+        case O_PROJECT: bad = cli_name("run", "--project", run.project, RB_NAME_LEN, optarg); break;
+        case O_BRANCH: bad = cli_name("run", "--branch", run.branch, RB_NAME_LEN, optarg); break;
+        case O_COMMIT: bad = cli_name("run", "--commit", run.commit, RB_NAME_LEN, optarg); break;
+        case O_MODE: bad = cli_name("run", "--mode", run.mode, RB_NAME_LEN, optarg); break;
+        case O_CREG: bad = cli_name("run", "--client-region", run.client_region, RB_NAME_LEN, optarg); break;
+        case O_SREG: bad = cli_name("run", "--server-region", run.server_region, RB_NAME_LEN, optarg); break;
+        case O_PRESET: bad = cli_name("run", "--preset", run.target_preset, RB_NAME_LEN, optarg); break;
         case O_RUNID:
             if (!run_id_valid(optarg)) {
                 fprintf(stderr, "redbench run: --run-id: 1-63 letters, digits, '-' or '_'\n");
@@ -381,7 +361,7 @@ int cmd_run(int argc, char **argv)
             break;
         case O_COLL: collector = optarg; break;
         case O_TOKEN: token = optarg; break;
-        case O_RETRIES: bad = parse_count("--retries", optarg, 0, 10, &retries); break;
+        case O_RETRIES: bad = cli_long("run", "--retries", optarg, 0, 10, &retries); break;
         case O_QUIET: quiet = 1; break;
         case 'h':
         case O_HELP: fputs(RUN_USAGE, stdout); rc = EXIT_OK; goto out;
@@ -415,6 +395,10 @@ int cmd_run(int argc, char **argv)
     {
         char *copy = xstrdup(scen), *save = NULL;
         for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            while (*tok == ' ') tok++;
+            for (size_t l = strlen(tok); l && tok[l - 1] == ' '; l--) tok[l - 1] = '\0';
+            for (char *q = tok; *q; q++) *q = (char)tolower((unsigned char)*q);
+            if (!*tok) continue;
             const struct scenario_def *sd = scenario_find(tok);
             if (sd) {
                 int dup = 0;
@@ -511,6 +495,7 @@ int cmd_run(int argc, char **argv)
                                 fprintf(stderr, "\nredbench run: %s: %s\n", cell.op->name, err);
                                 failed = 1;
                             }
+                            drop_unmeasured(&run);
                         }
     for (int i = 0; i < nscens && !interrupted; i++) {
         ps.cell_no++;
@@ -553,6 +538,7 @@ int cmd_run(int argc, char **argv)
             result_set_metric(res, "p99_last_over_first", f->p99_us > 0 ? l->p99_us / f->p99_us : 0);
             result_set_metric(res, "ops_last_over_first", f->ops_per_sec > 0 ? l->ops_per_sec / f->ops_per_sec : 0);
         }
+        drop_unmeasured(&run);
     }
     if (ramp && !interrupted) {
         size_t first = run.n_results;
@@ -569,6 +555,7 @@ int cmd_run(int argc, char **argv)
             }
             snprintf(res->scenario, sizeof res->scenario, "step-ramp");
             result_set_metric(res, "p95_us", res->p95_us);
+            drop_unmeasured(&run);
         }
         long knee = ramp_knee(&run.results[first], run.n_results - first);
         for (size_t i = first; i < run.n_results; i++) result_set_metric(&run.results[i], "knee_concurrency", (double)knee);
@@ -608,7 +595,9 @@ int cmd_run(int argc, char **argv)
             if (us != UPLOAD_FAILED) break;
         }
         if (us == UPLOAD_OK) {
-            printf("uploaded run %s: %s\n", run.id, summary);
+            /* Machine-readable stdout stays clean: the note goes to stderr. */
+            int plain = !strcmp(format, "table") || !strcmp(format, "markdown");
+            fprintf(plain ? stdout : stderr, "uploaded run %s: %s\n", run.id, summary);
         } else if (us == UPLOAD_REJECTED) {
             /* Resending cannot help: no spool; the --out file still has it. */
             fprintf(stderr, "redbench run: the collector rejected the run: %s\n", err);

@@ -888,28 +888,6 @@ static const char IMPORT_USAGE[] =
     "names the file and the line or field); 3 upload failed and the run was saved\n"
     "to the spool (send it later with `redbench upload`).\n";
 
-static int opt_count(const char *opt, const char *s, long min, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < min || v > 1000000000000L) {
-        fprintf(stderr, "redbench import: %s: '%s' is not a whole number >= %ld\n", opt, s, min);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int opt_name(const char *opt, char *dst, const char *v)
-{
-    if (strlen(v) >= RB_NAME_LEN) {
-        fprintf(stderr, "redbench import: %s: longer than %d characters\n", opt, RB_NAME_LEN - 1);
-        return -1;
-    }
-    snprintf(dst, RB_NAME_LEN, "%s", v);
-    return 0;
-}
-
 /* A run id from the content (FNV-1a forwards and backwards over the JSON
  * with an empty id): the same import gives the same id, so uploading it
  * again is idempotent. */
@@ -989,21 +967,21 @@ int cmd_import(int argc, char **argv)
                 bad = 1;
             }
             break;
-        case O_CONC: bad = opt_count("--concurrency", optarg, 1, &p.concurrency); break;
-        case O_PIPE: bad = opt_count("--pipeline", optarg, 1, &p.pipeline); break;
-        case O_VSIZE: bad = opt_count("--value-size", optarg, 0, &p.value_size); break;
-        case O_DSIZE: bad = opt_count("--dataset-size", optarg, 1, &p.dataset_size); break;
-        case O_REQ: bad = opt_count("--requests", optarg, 1, &p.requests); break;
-        case O_PROJECT: bad = opt_name("--project", run.project, optarg); break;
-        case O_BRANCH: bad = opt_name("--branch", run.branch, optarg); break;
-        case O_COMMIT: bad = opt_name("--commit", run.commit, optarg); break;
-        case O_MODE: bad = opt_name("--mode", run.mode, optarg); break;
-        case O_CREG: bad = opt_name("--client-region", run.client_region, optarg); break;
-        case O_SREG: bad = opt_name("--server-region", run.server_region, optarg); break;
-        case O_PRESET: bad = opt_name("--preset", run.target_preset, optarg); break;
-        case O_KIND: bad = opt_name("--target-kind", run.target_kind, optarg); break;
-        case O_TVER: bad = opt_name("--target-version", run.target_version, optarg); break;
-        case O_TADDR: bad = opt_name("--target-address", run.target_address, optarg); break;
+        case O_CONC: bad = cli_long("import", "--concurrency", optarg, 1, 1000000000000L, &p.concurrency); break;
+        case O_PIPE: bad = cli_long("import", "--pipeline", optarg, 1, 1000000000000L, &p.pipeline); break;
+        case O_VSIZE: bad = cli_long("import", "--value-size", optarg, 0, 1000000000000L, &p.value_size); break;
+        case O_DSIZE: bad = cli_long("import", "--dataset-size", optarg, 1, 1000000000000L, &p.dataset_size); break;
+        case O_REQ: bad = cli_long("import", "--requests", optarg, 1, 1000000000000L, &p.requests); break;
+        case O_PROJECT: bad = cli_name("import", "--project", run.project, RB_NAME_LEN, optarg); break;
+        case O_BRANCH: bad = cli_name("import", "--branch", run.branch, RB_NAME_LEN, optarg); break;
+        case O_COMMIT: bad = cli_name("import", "--commit", run.commit, RB_NAME_LEN, optarg); break;
+        case O_MODE: bad = cli_name("import", "--mode", run.mode, RB_NAME_LEN, optarg); break;
+        case O_CREG: bad = cli_name("import", "--client-region", run.client_region, RB_NAME_LEN, optarg); break;
+        case O_SREG: bad = cli_name("import", "--server-region", run.server_region, RB_NAME_LEN, optarg); break;
+        case O_PRESET: bad = cli_name("import", "--preset", run.target_preset, RB_NAME_LEN, optarg); break;
+        case O_KIND: bad = cli_name("import", "--target-kind", run.target_kind, RB_NAME_LEN, optarg); break;
+        case O_TVER: bad = cli_name("import", "--target-version", run.target_version, RB_NAME_LEN, optarg); break;
+        case O_TADDR: bad = cli_name("import", "--target-address", run.target_address, RB_NAME_LEN, optarg); break;
         case O_RUNID:
             if (!run_id_valid(optarg)) {
                 fprintf(stderr, "redbench import: --run-id: 1-63 letters, digits, '-' or '_'\n");
