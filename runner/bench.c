@@ -238,7 +238,10 @@ int bench_run_cell(const bench_target *t, const bench_cell *cell, const bench_li
         kv_set(&res->params, &res->n_params, "read_ratio", pv);
     }
 
-    snprintf(env.prefix, sizeof env.prefix, "rb:%s:", op->name);
+    if (lim->key_tag && *lim->key_tag)
+        snprintf(env.prefix, sizeof env.prefix, "rb:%.24s:%s:", lim->key_tag, op->name);
+    else
+        snprintf(env.prefix, sizeof env.prefix, "rb:%s:", op->name);
     env.dataset_size = cell->dataset_size;
     env.value_size = cell->value_size;
     env.value = value;

@@ -32,6 +32,8 @@ typedef struct bench_limits {
     enum key_dist dist;
     double zipf_theta;
     volatile sig_atomic_t *stop; /* Ctrl-C: end the current iteration, keep what finished */
+    const char *key_tag;    /* when set, keys are "rb:<tag>:<op>:N": runners sharing a
+                             * server (orchestrated workers) keep out of each other's keys */
 } bench_limits;
 
 /* Progress callback: called after each iteration (it is 0-based). */
