@@ -48,7 +48,9 @@ start_redis() {
 # start_collector DB [ARGS...]: starts `redbench serve` on a free port; sets URL, SERVE_PID.
 start_collector() {
   db=$1; shift
-  "$RB" serve --db "$db" --listen 127.0.0.1:0 "$@" > "$TMP/serve.out" 2> "$TMP/serve.err" &
+  # Reads are open unless the test asks for a private collector (RB_PRIVATE=1).
+  pub=--public-read; [ "${RB_PRIVATE:-0}" = 1 ] && pub=
+  "$RB" serve --db "$db" --listen 127.0.0.1:0 $pub "$@" > "$TMP/serve.out" 2> "$TMP/serve.err" &
   SERVE_PID=$!
   PIDS="$PIDS $SERVE_PID"
   for i in $(seq 1 100); do
