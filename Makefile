@@ -66,7 +66,7 @@ $(BUILD)/migrations.o: $(BUILD)/migrations.c lib/store.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Unit tests link the core and the few modules they test beyond it.
-UNIT_OBJ = $(LIB_OBJ) $(BUILD)/analyzer/analyze.o $(BUILD)/runner/import.o $(BUILD)/runner/upload.o
+UNIT_OBJ = $(LIB_OBJ) $(BUILD)/analyzer/analyze.o $(BUILD)/analyzer/rules.o $(BUILD)/analyzer/thresholds.o $(BUILD)/analyzer/changepoint.o $(BUILD)/runner/import.o $(BUILD)/runner/upload.o
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_OBJ) tests/unit/testhelp.h $(HDRS)
 	@mkdir -p $(dir $@)
@@ -98,9 +98,13 @@ leakcheck: deps $(UNIT_BIN)
 demo: deps $(BUILD)/redbench
 	@sh scripts/demo.sh $(BUILD)/redbench
 
-bench: deps $(BUILD)/redbench $(BUILD)/hist_bench
+bench: deps $(BUILD)/redbench $(BUILD)/hist_bench $(BUILD)/changepoint_bench
 	@sh bench/run.sh $(BUILD)/redbench
 	@$(BUILD)/hist_bench | tee -a bench/RESULTS.md
+	@$(BUILD)/changepoint_bench | tee -a bench/RESULTS.md
+
+$(BUILD)/changepoint_bench: bench/changepoint_bench.c $(LIB_OBJ) $(BUILD)/analyzer/changepoint.o $(BUILD)/analyzer/analyze.o
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(BUILD)/analyzer/changepoint.o $(BUILD)/analyzer/analyze.o $(LDLIBS)
 
 $(BUILD)/hist_bench: bench/hist_bench.c $(LIB_OBJ)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)

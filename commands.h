@@ -11,8 +11,17 @@
 int cmd_run(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_changepoints(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_triage(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_prices(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
 
 #endif

@@ -14,9 +14,17 @@ static const struct {
     {"run", cmd_run, "benchmark a RESP server and record/upload the run"},
     {"upload", cmd_upload, "send run files (or the spool) to a collector"},
     {"serve", cmd_serve, "run the collector: HTTP API, warehouse, dashboard"},
+    {"worker", cmd_worker, "lease and run tasks of orchestrated benchmarks from a collector"},
+    {"schedule", cmd_schedule, "add, list or remove a collector's benchmark schedules"},
     {"analyze", cmd_analyze, "judge a run against its baseline (exit 1 on regression)"},
+    {"token", cmd_token, "create, list and revoke API tokens with roles"},
     {"migrate", cmd_migrate, "create or upgrade a warehouse file"},
     {"import", cmd_import, "turn redis-benchmark CSV / memtier JSON into a run"},
+    {"compare", cmd_compare, "compare run files: OLD.json... NEW.json (exit 1 on regression)"},
+    {"triage", cmd_triage, "accept a verdict or mark it a false positive"},
+    {"query", cmd_query, "run one read-only SQL query on a warehouse or collector"},
+    {"prices", cmd_prices, "list the prices behind cost_per_op, or add a machine price"},
+    {"backup", cmd_backup, "copy the warehouse safely while the collector runs"},
 };
 
 static void usage(FILE *f)

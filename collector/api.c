@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "changepoint.h"
 #include "collector.h"
 #include "util.h"
 
@@ -79,6 +80,7 @@ enum MHD_Result api_runs_post(const struct request *r)
     if (put == STORE_CREATED) {
         if (analyze_run(db, run.id, &col->aopts, &vl, err) < 0) goto rollback;
         if (analyze_save(db, &vl, err) < 0) goto rollback;
+        if (cp_refresh_run(db, run.id, err) < 0) goto rollback;
         if (store_exec(db, "COMMIT", err) < 0) goto rollback;
         status = 201;
     } else {
@@ -176,7 +178,7 @@ cJSON *stored_verdicts_json(sqlite3 *db, const char *run_id)
     cJSON *arr = cJSON_CreateArray();
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
-                           "SELECT result_id, series_key, metric, status, test, p_value, change, "
+                           "SELECT id, result_id, series_key, metric, status, test, p_value, change, "
                            "ci_low, ci_high, baseline_mean, candidate_mean, baseline_runs, "
                            "baseline_samples, threshold, alpha, baseline_branch, triage "
                            "FROM verdicts WHERE run_id=? ORDER BY id",

@@ -3,6 +3,7 @@
 #define RB_COLLECTOR_H
 
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <microhttpd.h>
 
 #include "analyze.h"
@@ -13,9 +14,11 @@
 struct collector {
     store *st;
     tmpl_set *pages;
-    char *token;            /* NULL: writes are refused */
+    char *token;            /* bootstrap admin token (--token-file / REDBENCH_TOKEN); may be NULL */
+    int public_read;        /* --public-read: pages and GET API need no token */
     analyze_opts aopts;     /* verdicts on ingest */
     size_t max_body;        /* bytes */
+    const char *db_path;    /* the warehouse file, for POST /api/v1/query */
 };
 
 /* A request as the handlers see it: the route's captured path segment and
@@ -43,6 +46,69 @@ enum MHD_Result api_runs_post(const struct request *r);
 enum MHD_Result api_runs_list(const struct request *r);
 enum MHD_Result api_run_get(const struct request *r);
 enum MHD_Result api_run_analysis(const struct request *r);
+/* Triage endpoints (collector/triage_api.c). */
+enum MHD_Result api_verdict_triage(const struct request *r);
+enum MHD_Result api_series_noisy(const struct request *r);
+/* Ad-hoc read-only SQL (collector/query_api.c). */ enum MHD_Result api_query(const struct request *r);
+
+/* Operations endpoints (collector/ops_api.c). */
+enum MHD_Result api_metrics(const struct request *r);
+enum MHD_Result api_prices_get(const struct request *r);
+enum MHD_Result api_prices_post(const struct request *r);
+/* Counts one finished request for GET /metrics: route is the routes[] index
+ * (-1: none matched), method/pattern its static strings (NULL if none),
+ * start_ns its now_ns() at arrival; the status is read from c. Thread-safe. */
+void metrics_observe(struct MHD_Connection *c, int route, const char *method, const char *pattern,
+                     uint64_t start_ns);
+
+/* Machine prices (collector/cost.c), shared by the API and `redbench prices`. */
+struct machine_price {
+    char provider[64], preset[64], region_group[64];
+    long long memory_mb;
+    double usd_per_second;
+    char effective_date[16];    /* YYYY-MM-DD */
+    char source[501];
+};
+/* 1 if s is a valid calendar date YYYY-MM-DD (1970 or later). */
+int price_date_ok(const char *s);
+/* Validates the JSON object j into p. Returns 0, or -1 after adding one
+ * "field": "message" pair per bad or unknown field to the object errors. */
+int price_from_json(const cJSON *j, struct machine_price *p, cJSON *errors);
+enum price_put { PRICE_CREATED = 0, PRICE_UPDATED = 1, PRICE_BAD_GROUP = 2, PRICE_ERROR = -1 };
+/* Adds p, or replaces the price and source of the row with the same provider,
+ * preset, region group, memory and date, in its own transaction on the writer
+ * db (the caller holds the writer). PRICE_BAD_GROUP/PRICE_ERROR fill err. */
+enum price_put price_put(sqlite3 *db, const struct machine_price *p, char *err);
+/* {"machine_prices": [...], "egress_prices": [...]}; caller owns it; NULL with err. */
+cJSON *prices_json(sqlite3 *db, char *err);
+
+/* Orchestrated mode (collector/orchestrator.c): benchmarks, tasks, leases,
+ * the merge of the workers' runs (docs/orchestrated.md). */
+enum MHD_Result api_benchmark_start(const struct request *r);
+enum MHD_Result api_benchmark_status(const struct request *r);
+enum MHD_Result api_benchmark_results(const struct request *r);
+enum MHD_Result api_task_lease(const struct request *r);
+enum MHD_Result api_task_heartbeat(const struct request *r);
+enum MHD_Result api_task_result(const struct request *r);
+/* Validates a plan and returns it with every default filled in (caller
+ * owns it), or NULL with err naming the field ("plan.share: ..."). */
+cJSON *orch_plan_normalize(const cJSON *plan, char *err);
+/* Creates a queued benchmark of a normalized plan and its tasks (one per
+ * worker) through db, inside the caller's transaction; schedule_id 0 = none.
+ * Writes the new id (33 bytes) to id_out. 0, or -1 with err. */
+int orch_create(sqlite3 *db, const cJSON *plan, long long schedule_id, char *id_out, char *err);
+/* Hands back leases that lapsed before now_ms (Unix ms), failing tasks out
+ * of attempts and their benchmarks; inside the caller's transaction. */
+int orch_expire(sqlite3 *db, int64_t now_ms, char *err);
+
+/* Schedules (collector/schedule.c). */
+enum MHD_Result api_schedules_post(const struct request *r);
+enum MHD_Result api_schedules_list(const struct request *r);
+enum MHD_Result api_schedule_delete(const struct request *r);
+/* Starts the scheduler thread (due schedules, lapsed leases; a tick a
+ * second); 0 or -1. sched_stop() wakes and joins it (no-op if not started). */
+int sched_start(struct collector *col);
+void sched_stop(void);
 
 /* HTML pages (collector/pages.c). */
 enum MHD_Result page_index(const struct request *r);

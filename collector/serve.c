@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "collector.h"
 #include "commands.h"
 #include "util.h"
@@ -23,28 +25,51 @@
 
 typedef enum MHD_Result (*handler_fn)(const struct request *);
 
-enum route { R_HEALTH, R_RUNS_POST, R_RUNS_LIST, R_RUN_ANALYSIS, R_RUN_GET, R_PAGE_INDEX,
-             R_PAGE_RUN, R__MAX };
+enum route { R_HEALTH, R_METRICS, R_PAGE_INDEX, R_PAGE_RUN, R_RUNS_POST, R_RUNS_LIST,
+             R_RUN_ANALYSIS, R_RUN_GET, R_PRICES_GET, R_PRICES_POST, R_QUERY, R_VERDICT_TRIAGE,
+             R_SERIES_NOISY, R_BENCH_START, R_BENCH_STATUS, R_BENCH_RESULTS, R_TASK_LEASE,
+             R_TASK_HEARTBEAT, R_TASK_RESULT, R_SCHED_POST, R_SCHED_LIST, R_SCHED_DELETE, R__MAX };
 
-/* Patterns: '*' matches one non-empty path segment, captured as the param. */
+#define OPEN (-1) /* no token ever: health checks and Prometheus scrapes */
+
+/* Patterns: '*' matches one non-empty path segment, captured as the param.
+ * role: what the bearer token must grant (collector/auth.h); ROLE_READ routes
+ * are open to everyone under --public-read. */
 static const struct {
     const char *method;
     const char *pattern;
-    int write;              /* needs the token */
+    int role;
     handler_fn fn;
 } routes[R__MAX] = {
-    [R_HEALTH] = {"GET", "/healthz", 0, api_health},
-    [R_RUNS_POST] = {"POST", "/api/v1/runs", 1, api_runs_post},
-    [R_RUNS_LIST] = {"GET", "/api/v1/runs", 0, api_runs_list},
-    [R_RUN_ANALYSIS] = {"GET", "/api/v1/runs/*/analysis", 0, api_run_analysis},
-    [R_RUN_GET] = {"GET", "/api/v1/runs/*", 0, api_run_get},
-    [R_PAGE_INDEX] = {"GET", "/", 0, page_index},
-    [R_PAGE_RUN] = {"GET", "/runs/*", 0, page_run},
+    [R_HEALTH] = {"GET", "/healthz", OPEN, api_health},
+    [R_METRICS] = {"GET", "/metrics", OPEN, api_metrics},
+    [R_PAGE_INDEX] = {"GET", "/", ROLE_READ, page_index},
+    [R_PAGE_RUN] = {"GET", "/runs/*", ROLE_READ, page_run},
+    [R_RUNS_POST] = {"POST", "/api/v1/runs", ROLE_INGEST, api_runs_post},
+    [R_RUNS_LIST] = {"GET", "/api/v1/runs", ROLE_READ, api_runs_list},
+    [R_RUN_ANALYSIS] = {"GET", "/api/v1/runs/*/analysis", ROLE_READ, api_run_analysis},
+    [R_RUN_GET] = {"GET", "/api/v1/runs/*", ROLE_READ, api_run_get},
+    [R_PRICES_GET] = {"GET", "/api/v1/prices", ROLE_READ, api_prices_get},
+    [R_PRICES_POST] = {"POST", "/api/v1/prices", ROLE_ADMIN, api_prices_post},
+    [R_QUERY] = {"POST", "/api/v1/query", ROLE_QUERY, api_query},
+    [R_VERDICT_TRIAGE] = {"POST", "/api/v1/verdicts/*/triage", ROLE_ADMIN, api_verdict_triage},
+    [R_SERIES_NOISY] = {"GET", "/api/v1/series/noisy", ROLE_READ, api_series_noisy},
+    [R_BENCH_START] = {"POST", "/benchmark/start", ROLE_INGEST, api_benchmark_start},
+    [R_BENCH_STATUS] = {"GET", "/benchmark/status/*", ROLE_READ, api_benchmark_status},
+    [R_BENCH_RESULTS] = {"GET", "/benchmark/results/*", ROLE_READ, api_benchmark_results},
+    [R_TASK_LEASE] = {"POST", "/api/v1/tasks/lease", ROLE_INGEST, api_task_lease},
+    [R_TASK_HEARTBEAT] = {"POST", "/api/v1/tasks/*/heartbeat", ROLE_INGEST, api_task_heartbeat},
+    [R_TASK_RESULT] = {"POST", "/api/v1/tasks/*/result", ROLE_INGEST, api_task_result},
+    [R_SCHED_POST] = {"POST", "/api/v1/schedules", ROLE_ADMIN, api_schedules_post},
+    [R_SCHED_LIST] = {"GET", "/api/v1/schedules", ROLE_READ, api_schedules_list},
+    [R_SCHED_DELETE] = {"DELETE", "/api/v1/schedules/*", ROLE_ADMIN, api_schedule_delete},
 };
 
 /* Per-connection state across the access handler's calls. */
 struct conn_state {
     int route;              /* -1: answered early (401/404/405/413) */
+    int mroute;             /* the matched route for metrics, -1 none (ops_api.c) */
+    uint64_t t0;            /* now_ns() at arrival, for metrics */
     buf body;
     int toobig;             /* the body passed the cap: answer 413 at its end */
     size_t discarded;       /* body bytes dropped after the cap, bytes */
@@ -114,12 +139,22 @@ static int route_match(const char *pattern, const char *path, char *param, size_
     return *pattern == '\0' && *path == '\0';
 }
 
-static int authorized(struct MHD_Connection *c, const struct collector *col)
+/* Whether the request may use a route needing `need`: 0 yes, 401 without a
+ * valid token, 403 with a token that lacks the role. The token comes from
+ * "Authorization: Bearer T" or, for browsers, the cookie redbench_token. */
+static unsigned access_denied(struct MHD_Connection *c, const struct collector *col, int need)
 {
-    if (!col->token) return 0;
+    if (need == OPEN || (need == ROLE_READ && col->public_read)) return 0;
+    const char *tok = NULL;
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncmp(h, "Bearer ", 7) != 0) return 0;
-    return secret_equal(h + 7, col->token);
+    if (h && strncasecmp(h, "Bearer ", 7) == 0) tok = h + 7;
+    if (!tok) tok = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "redbench_token");
+    if (!tok || !*tok) return 401;
+    sqlite3 *db = store_reader(col->st);
+    int have = auth_token_role(db, col->token, tok);
+    store_reader_release(col->st, db);
+    if (have < 0) return 401;
+    return role_grants(have, (enum role)need) ? 0 : 403;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -135,11 +170,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         buf_init(&cs->body, col->max_body);
         *con_cls = cs;
         cs->route = -1;
+        cs->mroute = -1, cs->t0 = now_ns();
         int path_known = 0;
         for (int i = 0; i < R__MAX; i++) {
             if (!route_match(routes[i].pattern, url, cs->param, sizeof cs->param)) continue;
             path_known = 1;
             if (strcmp(routes[i].method, method) == 0) {
+                cs->mroute = i;
                 cs->route = i;
                 break;
             }
@@ -147,10 +184,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (cs->route < 0)
             return path_known ? respond_error(c, 405, "method %s not allowed on %s", method, url)
                               : respond_error(c, 404, "no such path: %s", url);
-        if (routes[cs->route].write && !authorized(c, col)) {
+        unsigned denied = access_denied(c, col, routes[cs->route].role);
+        if (denied) {
+            int need = routes[cs->route].role;
             cs->route = -1;
-            return respond_error(c, 401, col->token ? "missing or wrong bearer token"
-                                                    : "this collector has no token configured: writes are disabled");
+            if (denied == 403)
+                return respond_error(c, 403, "this token lacks the %s role", role_name[need]);
+            return respond_error(c, 401, "missing or unknown bearer token (role %s needed)", role_name[need]);
         }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > col->max_body) {
@@ -192,6 +232,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     struct conn_state *cs = *con_cls;
     if (!cs) return;
+    metrics_observe(c, cs->mroute, cs->mroute >= 0 ? routes[cs->mroute].method : NULL,
+                    cs->mroute >= 0 ? routes[cs->mroute].pattern : NULL, cs->t0);
     buf_cleanup(&cs->body);
     free(cs);
     *con_cls = NULL;
@@ -259,14 +301,18 @@ static const char SERVE_USAGE[] =
     "\n"
     "  --db PATH            warehouse file (default ./redbench.db; created if missing)\n"
     "  --listen ADDR:PORT   address to listen on (default 127.0.0.1:8080; port 0 = any free)\n"
-    "  --token-file FILE    file holding the bearer token for writes (default $REDBENCH_TOKEN)\n"
+    "  --token-file FILE    file holding the bootstrap admin token (default $REDBENCH_TOKEN);\n"
+    "                       more tokens with roles: redbench token create --role R --db PATH\n"
+    "  --public-read        pages and GET endpoints need no token (writes always do)\n"
     "  --web DIR            templates and static files (default $REDBENCH_WEB, else the build's web/)\n"
     "  --threads N          HTTP worker threads (default 4)\n"
     "  --max-body BYTES     largest accepted request body (default 16777216)\n"
     "  --baseline-branch B  baseline for verdicts on ingest (default main)\n"
     "\n"
-    "API: POST /api/v1/runs (token), GET /api/v1/runs, GET /api/v1/runs/{id},\n"
-    "GET /api/v1/runs/{id}/analysis, GET /healthz; pages: /, /runs/{id}.\n"
+    "Endpoints (docs/api.md): /api/v1/runs, /api/v1/runs/{id}[/analysis], /api/v1/query,\n"
+    "/api/v1/prices, /api/v1/verdicts/{id}/triage, /api/v1/series/noisy, /benchmark/start,\n"
+    "/benchmark/status/{id}, /benchmark/results/{id}, /api/v1/tasks/..., /api/v1/schedules,\n"
+    "/healthz, /metrics; pages: /, /runs/{id}. Roles: read, ingest, query, admin.\n"
     "Stops cleanly on SIGINT or SIGTERM. exit status: 0 stopped, 2 error.\n";
 
 int cmd_serve(int argc, char **argv)
@@ -274,7 +320,7 @@ int cmd_serve(int argc, char **argv)
     static const struct option opts[] = {
         {"db", 1, 0, 'd'}, {"listen", 1, 0, 'l'}, {"token-file", 1, 0, 't'}, {"web", 1, 0, 'w'},
         {"threads", 1, 0, 'n'}, {"max-body", 1, 0, 'm'}, {"baseline-branch", 1, 0, 'b'},
-        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"public-read", 0, 0, 'p'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     const char *db = "./redbench.db", *listen_spec = "127.0.0.1:8080", *token_file = NULL;
     const char *web = getenv("REDBENCH_WEB");
     long threads = 4;
@@ -291,6 +337,7 @@ int cmd_serve(int argc, char **argv)
         case 'd': db = optarg; break;
         case 'l': listen_spec = optarg; break;
         case 't': token_file = optarg; break;
+        case 'p': col.public_read = 1; break;
         case 'w': web = optarg; break;
         case 'n':
             threads = strtol(optarg, &end, 10);
@@ -313,6 +360,7 @@ int cmd_serve(int argc, char **argv)
         default: fputs(SERVE_USAGE, stderr); return EXIT_ERROR;
         }
     }
+    col.db_path = db;
     if (optind < argc) {
         fprintf(stderr, "redbench serve: unexpected argument '%s'\n", argv[optind]);
         return EXIT_ERROR;
@@ -333,8 +381,8 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     if (!col.token)
-        fprintf(stderr, "redbench serve: warning: no token (--token-file or REDBENCH_TOKEN): "
-                        "uploads will be refused\n");
+        fprintf(stderr, "redbench serve: no bootstrap token (--token-file or REDBENCH_TOKEN): "
+                        "only tokens made with `redbench token create` are accepted\n");
 
     char tdir[4096];
     snprintf(tdir, sizeof tdir, "%s/templates", web && *web ? web : RB_WEBDIR);
@@ -371,6 +419,7 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     fd = -1; /* the daemon owns it now */
+    if (sched_start(&col) < 0) goto out;
     printf("redbench serve: listening on http://%s (db %s)\n", bound, db);
     fflush(stdout);
     int sig = 0;
@@ -378,6 +427,7 @@ int cmd_serve(int argc, char **argv)
     fprintf(stderr, "redbench serve: stopping\n");
     rc = EXIT_OK;
 out:
+    sched_stop();
     if (d) MHD_stop_daemon(d);
     if (fd >= 0) close(fd);
     store_close(col.st);
