@@ -33,8 +33,8 @@ static void usage(FILE *f)
                "commands:\n");
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].summary);
-    fprintf(f, "\nexit status: 0 ok, 1 regression found, 2 error, 3 run saved to the spool "
-               "(upload failed)\n");
+    fprintf(f, "\nexit status: 0 ok, 1 regression found, 2 error; 3 means the run was saved to\n"
+               "the spool (run, import) or the baseline is insufficient (analyze)\n");
 }
 
 int main(int argc, char **argv)

@@ -150,7 +150,7 @@ int cmd_prices(int argc, char **argv)
             }
         } else {
             int status = 0;
-            ans = remote(collector, "GET", NULL, NULL, &status, err);
+            ans = remote(collector, "GET", token && *token ? token : NULL, NULL, &status, err);
             if (ans && status != 200) {
                 const cJSON *e = cJSON_GetObjectItemCaseSensitive(ans, "error");
                 rb_err(err, "collector answered %d: %s", status, cJSON_IsString(e) ? e->valuestring : "");

@@ -50,6 +50,21 @@ cJSON *verdict_summary(sqlite3 *db, const char *run_id)
     return j;
 }
 
+enum store_put collector_store_run(sqlite3 *db, const struct collector *col, const rb_run *run,
+                                   const char *doc, char *err)
+{
+    enum store_put put = store_insert_run(db, run, doc, err);
+    if (put != STORE_CREATED) return put;
+    verdict_list vl;
+    int rc = analyze_run(db, run->id, &col->aopts, &vl, err);
+    if (rc == 0) {
+        rc = analyze_save(db, &vl, err);
+        verdict_list_cleanup(&vl);
+    }
+    if (rc == 0) rc = cp_refresh_run(db, run->id, err);
+    return rc < 0 ? STORE_ERROR : STORE_CREATED;
+}
+
 enum MHD_Result api_runs_post(const struct request *r)
 {
     rb_run run;
@@ -65,11 +80,9 @@ enum MHD_Result api_runs_post(const struct request *r)
     enum MHD_Result ret;
     unsigned status = 500;
     cJSON *answer = NULL;
-    verdict_list vl;
-    verdict_list_init(&vl);
 
     if (store_exec(db, "BEGIN IMMEDIATE", err) < 0) goto fail;
-    enum store_put put = store_insert_run(db, &run, doc, err);
+    enum store_put put = collector_store_run(db, col, &run, doc, err);
     if (put == STORE_ERROR) goto rollback;
     if (put == STORE_CONFLICT) {
         store_exec(db, "ROLLBACK", NULL);
@@ -78,9 +91,6 @@ enum MHD_Result api_runs_post(const struct request *r)
         goto fail;
     }
     if (put == STORE_CREATED) {
-        if (analyze_run(db, run.id, &col->aopts, &vl, err) < 0) goto rollback;
-        if (analyze_save(db, &vl, err) < 0) goto rollback;
-        if (cp_refresh_run(db, run.id, err) < 0) goto rollback;
         if (store_exec(db, "COMMIT", err) < 0) goto rollback;
         status = 201;
     } else {
@@ -107,7 +117,6 @@ fail:
     if (status == 500) fprintf(stderr, "redbench serve: ingest of run %s failed: %s\n", run.id, err);
     ret = respond_error(r->conn, status, "%s", err);
 out:
-    verdict_list_cleanup(&vl);
     free(doc);
     run_cleanup(&run);
     return ret;

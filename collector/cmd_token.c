@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "commands.h"
@@ -18,7 +19,9 @@ static const char TOKEN_USAGE[] =
     "Tokens are stored as SHA-256 hashes; `create` prints the new token once.\n"
     "Roles: read (pages and GET API when the collector is not --public-read),\n"
     "ingest (upload runs, run worker tasks), query (the SQL endpoint), admin (all).\n"
-    "--db defaults to ./redbench.db. exit status: 0 ok, 2 error.\n";
+    "--db defaults to ./redbench.db and must exist. The command writes through its own\n"
+    "connection: prefer a moment when the collector is idle (SQLite 3.40.1 caveat,\n"
+    "docs/warehouse.md). exit status: 0 ok, 2 error.\n";
 
 int cmd_token(int argc, char **argv)
 {
@@ -43,6 +46,11 @@ int cmd_token(int argc, char **argv)
     }
     const char *verb = argv[optind];
     char err[RB_ERR_LEN];
+    /* A mistyped path must not quietly create an empty warehouse. */
+    if (access(db, F_OK) != 0) {
+        fprintf(stderr, "redbench token: %s does not exist (create it with redbench migrate --db %s)\n", db, db);
+        return EXIT_ERROR;
+    }
     store *st = store_open(db, err);
     if (!st) {
         fprintf(stderr, "redbench token: %s\n", err);

@@ -121,6 +121,13 @@ cJSON *runs_list_json(sqlite3 *db, const char *branch, long limit);
 /* Stored verdict rows of run_id as a JSON array; caller owns it. */
 cJSON *stored_verdicts_json(sqlite3 *db, const char *run_id);
 
+/* Stores run (canonical JSON doc) through db, inside the caller's write
+ * transaction, and when it is new judges it and refreshes its series' change
+ * points: the one ingest path of uploads and merged orchestrated runs.
+ * STORE_ERROR with err on failure (the caller rolls back). */
+enum store_put collector_store_run(sqlite3 *db, const struct collector *col, const rb_run *run,
+                                   const char *doc, char *err);
+
 /* Stored verdict counts of run_id as {"status": ..., "regression": n, ...};
  * caller owns the result. */
 cJSON *verdict_summary(sqlite3 *db, const char *run_id);

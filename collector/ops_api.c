@@ -77,6 +77,18 @@ static long long one_int(sqlite3 *db, const char *sql)
     return v;
 }
 
+/* The one integer sql yields with ?1 bound to v; -1 on error. */
+static long long one_int_at(sqlite3 *db, const char *sql, long long v)
+{
+    sqlite3_stmt *st;
+    long long out = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
+    sqlite3_bind_int64(st, 1, v);
+    if (sqlite3_step(st) == SQLITE_ROW) out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return out;
+}
+
 static void labels(buf *b, int slot)
 {
     const char *m = atomic_load(&met.method[slot]), *p = atomic_load(&met.pattern[slot]);
@@ -91,6 +103,13 @@ enum MHD_Result api_metrics(const struct request *r)
     long long page_size = one_int(db, "PRAGMA page_size");
     long long runs = one_int(db, "SELECT count(*) FROM runs");
     long long results = one_int(db, "SELECT count(*) FROM results");
+    /* Leases live until lease_expires_ms (orch_expire hands back those below now). */
+    long long now_ms = (long long)(wall_ns() / 1000000u);
+    long long leases = one_int_at(db, "SELECT count(*) FROM tasks WHERE status = 'leased' "
+                                      "AND lease_expires_ms >= ?1", now_ms);
+    long long lag_ms = one_int_at(db, "SELECT coalesce(max(?1 - next_due_ms), 0) FROM schedules "
+                                      "WHERE enabled = 1 AND next_due_ms IS NOT NULL AND next_due_ms < ?1",
+                                  now_ms);
     long long wal = -1;
     const char *fn = sqlite3_db_filename(db, "main");
     if (fn && *fn) {
@@ -154,6 +173,15 @@ enum MHD_Result api_metrics(const struct request *r)
     if (results >= 0)
         buf_printf(&b, "# HELP redbench_results_total Results stored in the warehouse.\n"
                        "# TYPE redbench_results_total gauge\nredbench_results_total %lld\n", results);
+    if (leases >= 0)
+        buf_printf(&b, "# HELP redbench_active_leases Orchestrator tasks leased to a worker whose lease "
+                       "has not expired.\n"
+                       "# TYPE redbench_active_leases gauge\nredbench_active_leases %lld\n", leases);
+    if (lag_ms >= 0)
+        buf_printf(&b, "# HELP redbench_schedule_lag_seconds How far the most overdue enabled schedule "
+                       "is past its next due time (0: none overdue).\n"
+                       "# TYPE redbench_schedule_lag_seconds gauge\nredbench_schedule_lag_seconds %.3f\n",
+                   (double)lag_ms / 1000);
     buf_printf(&b, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
                    "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %llu\n",
                rss_bytes());

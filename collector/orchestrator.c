@@ -494,8 +494,6 @@ static int merge_and_ingest(sqlite3 *db, const struct collector *col, const char
     rb_run *w = NULL, m;
     cJSON *plan = NULL;
     char *doc = NULL;
-    verdict_list vl;
-    verdict_list_init(&vl);
     run_init(&m);
     sqlite3_stmt *st = prepare(db, "SELECT plan, workers FROM benchmarks WHERE id=?", err);
     if (!st) goto out;
@@ -532,11 +530,7 @@ static int merge_and_ingest(sqlite3 *db, const struct collector *col, const char
     }
     if (merge_runs(w, n, plan, id, &m, err) < 0) goto out;
     doc = run_to_json(&m, 0);
-    enum store_put put = store_insert_run(db, &m, doc, err);
-    if (put == STORE_ERROR) goto out;
-    if (put == STORE_CREATED &&
-        (analyze_run(db, m.id, &col->aopts, &vl, err) < 0 || analyze_save(db, &vl, err) < 0))
-        goto out;
+    if (collector_store_run(db, col, &m, doc, err) == STORE_ERROR) goto out;
     snprintf(run_id, RB_NAME_LEN, "%s", m.id);
     rc = 0;
 out:
@@ -546,7 +540,6 @@ out:
     free(doc);
     run_cleanup(&m);
     cJSON_Delete(plan);
-    verdict_list_cleanup(&vl);
     return rc;
 }
 

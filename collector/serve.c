@@ -74,6 +74,8 @@ struct conn_state {
     int toobig;             /* the body passed the cap: answer 413 at its end */
     size_t discarded;       /* body bytes dropped after the cap, bytes */
     char param[128];
+    char method[16];        /* for the access log */
+    char path[256];         /* the URL path, escaped for the access log (no query string) */
 };
 
 enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, cJSON *j)
@@ -157,6 +159,65 @@ static unsigned access_denied(struct MHD_Connection *c, const struct collector *
     return role_grants(have, (enum role)need) ? 0 : 403;
 }
 
+/* Copies s to out (outlen bytes) with spaces, quotes, '%', '=' and control or
+ * non-ASCII bytes as %XX, so that a log line stays one line of key=value. */
+static void log_escape(const char *s, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (; *s && o + 4 < outlen; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch <= ' ' || ch >= 0x7f || ch == '"' || ch == '%' || ch == '=' || ch == '\\')
+            o += (size_t)snprintf(out + o, outlen - o, "%%%02X", ch);
+        else
+            out[o++] = (char)ch;
+    }
+    out[o] = '\0';
+}
+
+/* The run_id of an uploaded run body for the access log, into out (>= 65
+ * bytes): the first "run_id" string, kept only if it is a valid run id, else "".
+ * A scan, not a parse: the handler has validated the document already. */
+static void body_run_id(const buf *body, char *out)
+{
+    out[0] = '\0';
+    if (!body->data) return;
+    const char *p = memmem(body->data, body->len, "\"run_id\"", 8), *end = body->data + body->len;
+    if (!p) return;
+    for (p += 8; p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ':'); p++) {}
+    if (p >= end || *p++ != '"') return;
+    size_t n = 0;
+    while (p + n < end && n < 64 && p[n] != '"') n++;
+    if (p + n >= end || p[n] != '"') return;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    if (!run_id_valid(out)) out[0] = '\0';
+}
+
+/* One line per request on stderr: ts method path status ms bytes (request body
+ * received) [run]. Never a header, a cookie or a query string: no token can
+ * appear. */
+static void access_log(struct MHD_Connection *c, const struct conn_state *cs)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+    unsigned status = ci ? ci->http_status : 0; /* 0: the client left before an answer */
+    char ts[40], run[sizeof cs->param + 8] = "", line[600];
+    fmt_time_utc(wall_ns(), ts, sizeof ts);
+    if (cs->mroute == R_RUNS_POST) {
+        char id[72];
+        body_run_id(&cs->body, id);
+        if (id[0]) snprintf(run, sizeof run, " run=%s", id);
+    } else if ((cs->mroute == R_RUN_GET || cs->mroute == R_RUN_ANALYSIS || cs->mroute == R_PAGE_RUN) &&
+               run_id_valid(cs->param)) {
+        snprintf(run, sizeof run, " run=%s", cs->param);
+    }
+    char method[sizeof cs->method * 3];
+    log_escape(cs->method, method, sizeof method);
+    int n = snprintf(line, sizeof line, "ts=%s method=%s path=%s status=%u ms=%.1f bytes=%zu%s\n", ts,
+                     method, cs->path, status, (double)(now_ns() - cs->t0) / 1e6,
+                     cs->body.len + cs->discarded, run);
+    if (n > 0) fwrite(line, 1, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1, stderr);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -171,6 +232,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = cs;
         cs->route = -1;
         cs->mroute = -1, cs->t0 = now_ns();
+        snprintf(cs->method, sizeof cs->method, "%s", method);
+        log_escape(url, cs->path, sizeof cs->path);
         int path_known = 0;
         for (int i = 0; i < R__MAX; i++) {
             if (!route_match(routes[i].pattern, url, cs->param, sizeof cs->param)) continue;
@@ -234,6 +297,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!cs) return;
     metrics_observe(c, cs->mroute, cs->mroute >= 0 ? routes[cs->mroute].method : NULL,
                     cs->mroute >= 0 ? routes[cs->mroute].pattern : NULL, cs->t0);
+    access_log(c, cs);
     buf_cleanup(&cs->body);
     free(cs);
     *con_cls = NULL;

@@ -90,6 +90,12 @@ static int on_authorize(void *p, int code, const char *a1, const char *a2, const
     struct guard *g = p;
     switch (code) {
     case SQLITE_READ:
+        /* Token hashes are nobody's business, not even a query token's. */
+        if (a1 && strcasecmp(a1, "tokens") == 0) {
+            if (!g->why[0]) snprintf(g->why, sizeof g->why, "the tokens table");
+            return SQLITE_DENY;
+        }
+        return SQLITE_OK;
     case SQLITE_SELECT:
     case SQLITE_RECURSIVE:
         return SQLITE_OK;

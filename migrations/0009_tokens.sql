@@ -7,6 +7,5 @@ CREATE TABLE tokens (
     role            TEXT NOT NULL CHECK (role IN ('read', 'ingest', 'query', 'admin')),
     token_sha256    TEXT NOT NULL UNIQUE,       -- hex
     created_at      TEXT NOT NULL,
-    last_used_at    TEXT,
     revoked_at      TEXT
 );

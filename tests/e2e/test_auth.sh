@@ -3,6 +3,8 @@
 # hashed, each role allowed exactly its endpoints, revocation, no secret logged.
 . "$(dirname "$0")/lib.sh"
 DB="$TMP/wh.db"
+check "token refuses a warehouse that does not exist" sh -c "! '$RB' token list --db '$DB' 2>/dev/null"
+"$RB" migrate --db "$DB" > /dev/null
 mk() { "$RB" token create --role "$1" --name "$1-bot" --db "$DB" 2> /dev/null; }
 READ=$(mk read); INGEST=$(mk ingest); QUERY=$(mk query)
 check "token create prints a token per role" sh -c "[ -n '$READ' ] && [ -n '$INGEST' ] && [ -n '$QUERY' ]"
@@ -31,6 +33,8 @@ check "an ingest token uploads (201)" [ "$(code_post "$INGEST" "$TMP/run.json" /
 echo '{"sql":"select count(*) from runs"}' > "$TMP/q.json"
 check "an ingest token may not query (403)" [ "$(code_post "$INGEST" "$TMP/q.json" /api/v1/query)" = 403 ]
 check "a query token queries (200)" [ "$(code_post "$QUERY" "$TMP/q.json" /api/v1/query)" = 200 ]
+echo '{"sql":"select token_sha256 from tokens"}' > "$TMP/q2.json"
+check "not even a query token reads the token hashes (400)" [ "$(code_post "$QUERY" "$TMP/q2.json" /api/v1/query)" = 400 ]
 check "the bootstrap token is admin" [ "$(code_post "$REDBENCH_TOKEN" "$TMP/q.json" /api/v1/query)" = 200 ]
 check "no token appears in the collector's log" sh -c "! grep -q -e '$INGEST' -e '$READ' -e '$QUERY' -e '$REDBENCH_TOKEN' '$TMP/serve.err' '$TMP/serve.out'"
 
