@@ -102,11 +102,17 @@ bench: deps $(BUILD)/redbench $(BUILD)/hist_bench $(BUILD)/changepoint_bench
 	@sh bench/run.sh $(BUILD)/redbench
 	@$(BUILD)/hist_bench | tee -a bench/RESULTS.md
 	@$(BUILD)/changepoint_bench | tee -a bench/RESULTS.md
+	@sh bench/collector_bench.sh $(BUILD)
 
 $(BUILD)/changepoint_bench: bench/changepoint_bench.c $(LIB_OBJ) $(BUILD)/analyzer/changepoint.o $(BUILD)/analyzer/analyze.o
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(BUILD)/analyzer/changepoint.o $(BUILD)/analyzer/analyze.o $(LDLIBS)
 
 $(BUILD)/hist_bench: bench/hist_bench.c $(LIB_OBJ)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
+# The collector's ingest and read benchmarks (bench/collector_bench.sh) use these.
+bench: $(BUILD)/ingest_loop
+$(BUILD)/ingest_loop: bench/ingest_loop.c $(LIB_OBJ)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
 schema: $(BUILD)/redbench
