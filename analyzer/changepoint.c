@@ -575,14 +575,15 @@ int cp_parse_series(const char *text, size_t len, double **out, size_t *n, char 
 
 /* Per run of the series on the branch, newest first: the means of the
  * result's per-iteration samples (NULL, so NaN, if it has none). */
+/* Per run of the series: the result's own summary (ops/s is the mean of its
+ * iterations; p50/p99 come from its merged histogram), so that no sample rows
+ * are read: this runs for every series of every ingested run. */
 static const char HISTORY_SQL[] =
-    "SELECT r.id, r.commit_sha, r.started_at,"
-    "       avg(s.ops_per_sec), avg(s.p50_us), avg(s.p99_us)"
+    "SELECT r.id, r.commit_sha, r.started_at, res.ops_per_sec, res.p50_us, res.p99_us"
     " FROM results res JOIN runs r ON r.id = res.run_id"
-    " LEFT JOIN samples s ON s.result_id = res.id"
     " WHERE res.series_key = ?1 AND r.project = ?2 AND r.branch = ?3"
     "   AND res.status IN ('ok', 'partial')"
-    " GROUP BY res.id ORDER BY r.started_at DESC, r.id DESC LIMIT ?4";
+    " ORDER BY r.started_at DESC, r.id DESC LIMIT ?4";
 
 typedef struct hist_run {
     char *id, *commit, *started;

@@ -84,8 +84,8 @@ int cp_parse_series(const char *text, size_t len, double **out, size_t *n, char 
 /* ---- The warehouse (table change_points, migrations/0003_change_points.sql) ---- */
 
 /* Recomputes the change points of one series on one branch of a project, for
- * every metric (ops_per_sec, p50_us, p99_us: per run, the mean of the result's
- * per-iteration samples), over the last CP_HISTORY_RUNS runs ordered by
+ * every metric (ops_per_sec, p50_us, p99_us: per run, the result's own summary
+ * columns), over the last CP_HISTORY_RUNS runs ordered by
  * started_at (results with status ok or partial), with cp_opts_default(), and
  * replaces that series' rows in change_points from the oldest of those runs on
  * (older rows stay; detected_at of change points found before is kept). A
