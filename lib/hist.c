@@ -57,9 +57,24 @@ void hist_free(hist *h)
     free(h);
 }
 
+/* The buckets that can be non-zero: from the recorded minimum's to the
+ * maximum's (both are kept clamped), so scans skip the ~33,000 buckets a
+ * latency distribution never touches. [*lo, *end) is empty for no values. */
+static void used_range(const hist *h, size_t *lo, size_t *end)
+{
+    if (!h->total) {
+        *lo = *end = 0;
+        return;
+    }
+    *lo = index_of(h->min);
+    *end = index_of(h->max) + 1;
+}
+
 void hist_reset(hist *h)
 {
-    memset(h->counts, 0, sizeof h->counts);
+    size_t lo, end;
+    used_range(h, &lo, &end);
+    memset(h->counts + lo, 0, (end - lo) * sizeof h->counts[0]);
     h->total = 0;
     h->min = UINT64_MAX;
     h->max = 0;
@@ -87,7 +102,9 @@ void hist_record_n(hist *h, uint64_t v, uint64_t count)
 
 void hist_merge(hist *dst, const hist *src)
 {
-    for (size_t i = 0; i < NBUCKETS; i++) dst->counts[i] += src->counts[i];
+    size_t lo, end;
+    used_range(src, &lo, &end);
+    for (size_t i = lo; i < end; i++) dst->counts[i] += src->counts[i];
     dst->total += src->total;
     if (src->min < dst->min) dst->min = src->min;
     if (src->max > dst->max) dst->max = src->max;
@@ -119,7 +136,9 @@ double hist_mean(const hist *h)
 {
     if (!h->total) return 0;
     double sum = 0;
-    for (size_t i = 0; i < NBUCKETS; i++)
+    size_t lo, end;
+    used_range(h, &lo, &end);
+    for (size_t i = lo; i < end; i++)
         if (h->counts[i]) sum += midpoint(i) * (double)h->counts[i];
     return sum / (double)h->total;
 }
@@ -128,7 +147,9 @@ double hist_stddev(const hist *h)
 {
     if (!h->total) return 0;
     double mean = hist_mean(h), sq = 0;
-    for (size_t i = 0; i < NBUCKETS; i++) {
+    size_t lo, end;
+    used_range(h, &lo, &end);
+    for (size_t i = lo; i < end; i++) {
         if (!h->counts[i]) continue;
         double d = midpoint(i) - mean;
         sq += d * d * (double)h->counts[i];
@@ -147,7 +168,9 @@ uint64_t hist_percentile(const hist *h, double p)
     uint64_t rank = c < 1 ? 1 : c >= (double)h->total ? h->total : (uint64_t)c;
 
     uint64_t seen = 0;
-    for (size_t i = 0; i < NBUCKETS; i++) {
+    size_t first, end;
+    used_range(h, &first, &end);
+    for (size_t i = first; i < end; i++) {
         seen += h->counts[i];
         if (seen >= rank) {
             uint64_t lo, hi;
@@ -163,7 +186,9 @@ uint64_t hist_percentile(const hist *h, double p)
 void hist_foreach(const hist *h, void (*fn)(uint64_t lo, uint64_t hi, uint64_t count, void *ud),
                   void *ud)
 {
-    for (size_t i = 0; i < NBUCKETS; i++) {
+    size_t first, end;
+    used_range(h, &first, &end);
+    for (size_t i = first; i < end; i++) {
         if (!h->counts[i]) continue;
         uint64_t lo, hi;
         bucket_bounds(i, &lo, &hi);
@@ -196,15 +221,16 @@ static size_t put_varint(unsigned char *p, uint64_t v)
 
 char *hist_encode(const hist *h)
 {
-    size_t nonzero = 0;
-    for (size_t i = 0; i < NBUCKETS; i++) nonzero += h->counts[i] != 0;
+    size_t nonzero = 0, first, end;
+    used_range(h, &first, &end);
+    for (size_t i = first; i < end; i++) nonzero += h->counts[i] != 0;
 
     unsigned char *raw = xmalloc(VARINT_MAX * (2 + 2 * nonzero));
     size_t n = 0;
     n += put_varint(raw + n, hist_min(h));
     n += put_varint(raw + n, hist_max(h));
     size_t prev = (size_t)-1; /* so the first delta is index + 1 */
-    for (size_t i = 0; i < NBUCKETS; i++) {
+    for (size_t i = first; i < end; i++) {
         if (!h->counts[i]) continue;
         n += put_varint(raw + n, (uint64_t)(i - prev));
         n += put_varint(raw + n, h->counts[i]);
