@@ -98,14 +98,20 @@ leakcheck: deps $(UNIT_BIN)
 demo: deps $(BUILD)/redbench
 	@sh scripts/demo.sh $(BUILD)/redbench
 
-bench: deps $(BUILD)/redbench $(BUILD)/hist_bench $(BUILD)/changepoint_bench
+bench: deps $(BUILD)/redbench $(BUILD)/hist_bench $(BUILD)/changepoint_bench $(BUILD)/analyzer_quality
 	@sh bench/run.sh $(BUILD)/redbench
 	@$(BUILD)/hist_bench | tee -a bench/RESULTS.md
 	@$(BUILD)/changepoint_bench | tee -a bench/RESULTS.md
+	@$(BUILD)/analyzer_quality | tee -a bench/RESULTS.md
 	@sh bench/collector_bench.sh $(BUILD)
 
-$(BUILD)/changepoint_bench: bench/changepoint_bench.c $(LIB_OBJ) $(BUILD)/analyzer/changepoint.o $(BUILD)/analyzer/analyze.o
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(BUILD)/analyzer/changepoint.o $(BUILD)/analyzer/analyze.o $(LDLIBS)
+ANALYZER_OBJ = $(BUILD)/analyzer/analyze.o $(BUILD)/analyzer/rules.o $(BUILD)/analyzer/thresholds.o
+
+$(BUILD)/changepoint_bench: bench/changepoint_bench.c $(LIB_OBJ) $(BUILD)/analyzer/changepoint.o $(ANALYZER_OBJ)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(BUILD)/analyzer/changepoint.o $(ANALYZER_OBJ) $(LDLIBS)
+
+$(BUILD)/analyzer_quality: bench/analyzer_quality.c $(LIB_OBJ) $(ANALYZER_OBJ)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(ANALYZER_OBJ) $(LDLIBS)
 
 $(BUILD)/hist_bench: bench/hist_bench.c $(LIB_OBJ)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)

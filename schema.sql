@@ -124,6 +124,9 @@ CREATE TABLE thresholds (
     created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX thresholds_by_project ON thresholds(project);
+CREATE INDEX verdicts_untriaged_regressions ON verdicts(result_id)
+    WHERE status = 'regression' AND triage IS NULL;
+CREATE INDEX results_usable_by_run ON results(run_id, series_key) WHERE status IN ('ok', 'partial');
 CREATE VIEW noisy_series AS
 SELECT series_key,
        count(DISTINCT result_id) AS flagged,
@@ -336,6 +339,5 @@ CREATE TABLE tokens (
     role            TEXT NOT NULL CHECK (role IN ('read', 'ingest', 'query', 'admin')),
     token_sha256    TEXT NOT NULL UNIQUE,       -- hex
     created_at      TEXT NOT NULL,
-    last_used_at    TEXT,
     revoked_at      TEXT
 );

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "changepoint.h"
 #include "rules.h"
 #include "stats.h"
 #include "store.h"
@@ -47,6 +48,16 @@ void analyze_opts_default(analyze_opts *o)
     o->alpha = ANALYZE_DEFAULT_ALPHA;
     o->rule = RULE_DEFAULT;
     for (int m = 0; m < MET__MAX; m++) o->threshold[m] = metric_info[m].default_threshold;
+}
+
+int analyze_since_valid(const char *s)
+{
+    static const char pat[] = "dddd-dd-dd";
+    size_t n = strlen(s);
+    if (n < 10 || n >= sizeof ((analyze_opts *)0)->since) return 0;
+    for (size_t i = 0; i < 10; i++)
+        if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i]) return 0;
+    return strspn(s + 10, "0123456789T:.Z") == n - 10 && (n == 10 || s[10] == 'T');
 }
 
 void analyze_opts_threshold_all(analyze_opts *o, double t)
@@ -789,6 +800,15 @@ int analyze_run(sqlite3 *db, const char *run_id, const analyze_opts *o, verdict_
     }
     for (size_t i = 0; i < sc.n; i++)
         if (judge_result(&sc, th, &sc.c[i], es, &cand_env, out, err) < 0) goto out;
+    /* Where the series last shifted on the baseline branch, so a regression
+     * can say "slower since run X / commit Y" (change_points, kept on ingest). */
+    for (size_t i = 0; i < out->n; i++) {
+        verdict *v = &out->v[i];
+        if (v->status != V_REGRESSION || v->slo[0]) continue;
+        if (cp_since(db, project, o->baseline_branch, v->series_key, metric_info[v->metric].name,
+                     v->since_run, v->since_commit, v->since_at, err) < 0)
+            goto out;
+    }
     rc = 0;
 out:
     sqlite3_finalize(rs);
@@ -947,6 +967,12 @@ cJSON *verdicts_to_json(const verdict_list *vl)
         cJSON_AddNumberToObject(o, "min_baseline_runs", v->min_baseline_runs);
         cJSON_AddNumberToObject(o, "threshold", v->threshold);
         cJSON_AddNumberToObject(o, "alpha", v->alpha);
+        if (v->since_run[0]) {
+            cJSON *since = cJSON_AddObjectToObject(o, "since");
+            cJSON_AddStringToObject(since, "run_id", v->since_run);
+            cJSON_AddStringToObject(since, "commit", v->since_commit);
+            cJSON_AddStringToObject(since, "started_at", v->since_at);
+        }
         if (v->slo[0]) {
             cJSON_AddStringToObject(o, "slo", v->slo);
             add_num(o, "slo_limit", v->slo_limit);
@@ -1156,6 +1182,9 @@ static void print_github(const verdict_list *vl, FILE *out)
                 n += snprintf(line + n, sizeof line - (size_t)n, "%s %s: %s → %s", k ? "," : "; differs:",
                               d->field, d->baseline, d->candidate);
             }
+            if (v->since_run[0] && n > 0 && (size_t)n < sizeof line)
+                n += snprintf(line + n, sizeof line - (size_t)n, "; since run %s (commit %s)",
+                              v->since_run, v->since_commit[0] ? v->since_commit : "-");
             fputs(v->status == V_REGRESSION ? "::error title=redbench regression::"
                                             : "::notice title=redbench improvement::",
                   out);
@@ -1229,6 +1258,9 @@ void verdicts_print(const verdict_list *vl, enum out_format f, FILE *out)
                 fprintf(out, "    differs from the baseline: %s: %s → %s\n", d->field, d->baseline,
                         d->candidate);
             }
+            if (v->since_run[0])
+                fprintf(out, "    the series shifted since run %s (commit %s, %s)\n", v->since_run,
+                        v->since_commit[0] ? v->since_commit : "-", v->since_at);
         }
     }
     if (md) {
@@ -1249,10 +1281,13 @@ void verdicts_print(const verdict_list *vl, enum out_format f, FILE *out)
             fprintf(out, "\n");
         }
     }
+    double alpha = ANALYZE_DEFAULT_ALPHA;
+    for (size_t i = vl->n; i-- > 0;)
+        if (!vl->v[i].slo[0]) alpha = vl->v[i].alpha;
     fprintf(out, "%s%zu regression(s), %zu improvement(s), %zu pass, %zu insufficient baseline "
                  "(threshold and test per row; p one-sided, alpha %.3g)\n",
             md ? "\n" : "", verdict_list_count(vl, V_REGRESSION),
             verdict_list_count(vl, V_IMPROVEMENT), verdict_list_count(vl, V_PASS),
-            verdict_list_count(vl, V_INSUFFICIENT), vl->n ? vl->v[0].alpha : ANALYZE_DEFAULT_ALPHA);
+            verdict_list_count(vl, V_INSUFFICIENT), alpha);
     if (f == FMT_GITHUB) print_github(vl, out);
 }

@@ -56,6 +56,9 @@ typedef struct analyze_opts {
 } analyze_opts;
 
 void analyze_opts_default(analyze_opts *o);
+/* 1 if s is usable as analyze_opts.since: "2026-10-01", "2026-10-01T12:00",
+ * "2026-10-01T12:00:00.000Z" (a prefix of the stored RFC 3339 UTC form). */
+int analyze_since_valid(const char *s);
 /* Sets every metric's threshold to t (relative) and marks it set by a person. */
 void analyze_opts_threshold_all(analyze_opts *o, double t);
 
@@ -84,6 +87,9 @@ typedef struct verdict {
     char slo[96];               /* test "slo": the limit, e.g. "p99_us < 5000"; else "" */
     double slo_limit;
     size_t env_first, env_n;    /* regressions: vl->env[env_first .. +env_n] */
+    /* regressions: the latest change point of the series on the baseline
+     * branch ("slower since run X / commit Y"); "" when there is none */
+    char since_run[64], since_commit[64], since_at[64];
 } verdict;
 
 typedef struct verdict_list {
@@ -91,7 +97,7 @@ typedef struct verdict_list {
     char baseline_branch[64];
     verdict *v;
     size_t n;
-    verdict_env *env;              /* shared by the verdicts of a result */
+    verdict_env *env;           /* shared by the verdicts of a result */
     size_t n_env;
 } verdict_list;
 

@@ -17,7 +17,7 @@
 
 #define EXIT_INSUFFICIENT 3
 #define DEFAULT_THRESHOLDS_FILE "redbench.thresholds"
-#define THRESHOLDS_URL_MAX 16384   /* bytes of a thresholds file sent to a collector */
+#define THRESHOLDS_FILE_MAX 16384  /* bytes; the file travels to a collector in the URL */
 
 static const char ANALYZE_USAGE[] =
     "usage: redbench analyze --run ID (--db PATH | --collector URL) [options]\n"
@@ -123,18 +123,6 @@ static int analyze_remote(const char *collector, const char *run_id, const analy
     return rc;
 }
 
-/* "2026-10-01", "2026-10-01T12:00", "2026-10-01T12:00:00.000Z": a prefix of
- * the RFC 3339 form started_at is stored in, compared as text. */
-static int since_valid(const char *s)
-{
-    static const char pat[] = "dddd-dd-dd";
-    size_t n = strlen(s);
-    if (n < 10 || n >= 40) return 0;
-    for (size_t i = 0; i < 10; i++)
-        if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i]) return 0;
-    return strspn(s + 10, "0123456789T:.Z") == n - 10 && (n == 10 || s[10] == 'T');
-}
-
 static int exit_status(const verdict_list *vl, enum fail_on fail_on, int insufficient_fails)
 {
     if (fail_on == FAIL_NEVER) return EXIT_OK;
@@ -210,7 +198,7 @@ int cmd_analyze(int argc, char **argv)
             break;
         }
         case 's':
-            if (!since_valid(optarg)) return bad_value("since", "a date such as 2026-10-01 (UTC)");
+            if (!analyze_since_valid(optarg)) return bad_value("since", "a date such as 2026-10-01 (UTC)");
             snprintf(o.since, sizeof o.since, "%s", optarg);
             break;
         case 'R': {
@@ -254,7 +242,7 @@ int cmd_analyze(int argc, char **argv)
     char *th_text = NULL;
     if (!th_path && access(DEFAULT_THRESHOLDS_FILE, F_OK) == 0) th_path = DEFAULT_THRESHOLDS_FILE;
     if (th_path && strcmp(th_path, "none") != 0) {
-        th_text = read_file(th_path, THRESHOLDS_URL_MAX, NULL, err);
+        th_text = read_file(th_path, THRESHOLDS_FILE_MAX, NULL, err);
         th = thresholds_new();
         if (!th_text || thresholds_parse(th, th_text, th_path, err) < 0) {
             fprintf(stderr, "redbench analyze: %s\n", err);

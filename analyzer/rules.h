@@ -8,10 +8,14 @@
 #include <stddef.h>
 
 /* The rules on offer; RULE_DEFAULT is the one verdicts use unless the
- * thresholds configuration says otherwise (docs/analysis.md). */
+ * thresholds configuration says otherwise (docs/analysis.md). Every rule but
+ * RULE_THRESHOLD also needs the relative change beyond the threshold, in the
+ * same direction (threshold 0: any change). Every rule treats a baseline of
+ * zeros alike (test "from-zero"): any move away from 0 is the change. */
 enum rule {
-    RULE_DEFAULT,       /* significant AND beyond the practical threshold, robust to outliers */
-    RULE_THRESHOLD,     /* relative change of the central value beyond the threshold */
+    RULE_DEFAULT,       /* candidate median outside the (log-scale) prediction interval of the
+                         * trimmed baseline run medians + Mann-Whitney gate + threshold */
+    RULE_THRESHOLD,     /* relative change of the mean beyond the threshold */
     RULE_ZSCORE,        /* candidate mean vs baseline run means, |z| beyond a limit */
     RULE_WELCH,         /* one-sided Welch's t-test on per-iteration samples + threshold */
     RULE_PI,            /* candidate run mean outside the prediction interval of baseline run means */
@@ -52,8 +56,11 @@ typedef struct judgement {
     double statistic;           /* t, z, U... whatever the rule computed; NAN if none */
 } judgement;
 
-/* Applies rule r to in and fills out. 0, or -1 for an unusable input (no
- * candidate samples); out->status is then J_INSUFFICIENT. */
+/* Applies rule r to in and fills out. J_INSUFFICIENT when fewer than
+ * max(1, min_baseline_runs) baseline runs have samples, or fewer than 2
+ * baseline or candidate samples (p_value, change and CI NAN; the centers are
+ * then the medians). Pure and thread-safe. 0, or -1 for an unusable input (no
+ * candidate samples, r out of range); out->status is then J_INSUFFICIENT. */
 int rule_judge(enum rule r, const judge_input *in, judgement *out);
 
 #endif

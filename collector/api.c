@@ -6,6 +6,8 @@
 
 #include "changepoint.h"
 #include "collector.h"
+#include "rules.h"
+#include "thresholds.h"
 #include "util.h"
 
 enum MHD_Result api_health(const struct request *r)
@@ -235,6 +237,8 @@ enum MHD_Result api_run_get(const struct request *r)
 
 enum MHD_Result api_run_analysis(const struct request *r)
 {
+    /* The query arguments are the ones `redbench analyze --collector` sends,
+     * so the answer equals what `--db` computes on the same warehouse. */
     analyze_opts o = r->col->aopts;
     const char *b = query_arg(r, "baseline_branch");
     if (b) snprintf(o.baseline_branch, sizeof o.baseline_branch, "%s", b);
@@ -244,6 +248,7 @@ enum MHD_Result api_run_analysis(const struct request *r)
         double v = strtod(a, &end);
         if (*end || !(v > 0 && v < 1)) return respond_error(r->conn, 400, "alpha: want a number in (0, 1)");
         o.alpha = v;
+        o.user_set |= ANALYZE_SET_ALPHA;
     }
     const char *t = query_arg(r, "threshold");
     if (t) {
@@ -252,13 +257,40 @@ enum MHD_Result api_run_analysis(const struct request *r)
         if (*end || !(v >= 0 && v < 100)) return respond_error(r->conn, 400, "threshold: want a relative change such as 0.1");
         analyze_opts_threshold_all(&o, v);
     }
+    const char *rn = query_arg(r, "rule");
+    if (rn) {
+        int v = rule_find(rn);
+        if (v < 0) return respond_error(r->conn, 400, "rule: unknown rule '%s'", rn);
+        o.rule = v;
+        o.user_set |= ANALYZE_SET_RULE;
+    }
     o.max_baseline_runs = (int)arg_long(r, "max_baseline_runs", o.max_baseline_runs, 1, 1000);
-    o.min_baseline_runs = (int)arg_long(r, "min_baseline_runs", o.min_baseline_runs, 1, 1000);
-    verdict_list vl;
+    if (query_arg(r, "min_baseline_runs")) {
+        o.min_baseline_runs = (int)arg_long(r, "min_baseline_runs", o.min_baseline_runs, 1, 1000);
+        o.user_set |= ANALYZE_SET_MIN_RUNS;
+    }
+    const char *si = query_arg(r, "since");
+    if (si) {
+        if (!analyze_since_valid(si)) return respond_error(r->conn, 400, "since: want a date like 2026-10-01");
+        snprintf(o.since, sizeof o.since, "%s", si);
+    }
+    o.days = (int)arg_long(r, "days", 0, 0, 100000);
     char err[RB_ERR_LEN];
+    thresholds *th = NULL;
+    const char *tt = query_arg(r, "thresholds");
+    if (tt) {
+        th = thresholds_new();
+        if (thresholds_parse(th, tt, "thresholds", err) < 0) {
+            thresholds_free(th);
+            return respond_error(r->conn, 400, "%s", err);
+        }
+        o.th = th;
+    }
+    verdict_list vl;
     sqlite3 *db = store_reader(r->col->st);
     int rc = analyze_run(db, r->param, &o, &vl, err);
     store_reader_release(r->col->st, db);
+    thresholds_free(th);
     if (rc < 0) return respond_error(r->conn, strstr(err, "not found") ? 404 : 500, "%s", err);
     cJSON *j = verdicts_to_json(&vl);
     verdict_list_cleanup(&vl);

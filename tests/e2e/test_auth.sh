@@ -43,6 +43,7 @@ ID=$(sqlite3 "$DB" "select id from tokens where name='ingest-bot'")
 check "token revoke" "$RB" token revoke "$ID" --db "$DB"
 RB_PRIVATE=1 start_collector "$DB" || { notok "collector restarts"; finish; }
 jedit "$TMP/run.json" "json_set(d, '\$.run_id', 'after-revoke')" > "$TMP/run2.json"
-check "a revoked token is refused (401)" [ "$(code_post "$INGEST" "$TMP/run2.json" /api/v1/runs)" = 401 ]
+rv=$(code_post "$INGEST" "$TMP/run2.json" /api/v1/runs)
+check "a revoked token is refused (401, got $rv)" [ "$rv" = 401 ]
 check "collector stops cleanly" stop_collector
 finish

@@ -443,8 +443,21 @@ static void test_precedence_in_analyze(void)
     unlink(p);
 }
 
+static void test_since(void)
+{
+    CHECK(analyze_since_valid("2026-10-01"));
+    CHECK(analyze_since_valid("2026-10-01T12:00"));
+    CHECK(analyze_since_valid("2026-10-01T12:00:00.000Z"));
+    CHECK(!analyze_since_valid("yesterday"));
+    CHECK(!analyze_since_valid("2026-1-01"));
+    CHECK(!analyze_since_valid("2026-10-01 12:00"));
+    CHECK(!analyze_since_valid("2026-10-01T12:00'; --"));
+    CHECK(!analyze_since_valid(""));
+}
+
 int main(void)
 {
+    RUN(test_since);
     RUN(test_parse_and_resolve);
     RUN(test_slos);
     RUN(test_errors);
