@@ -21,6 +21,9 @@ APP_OBJ  = $(APP_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS     = $(wildcard lib/*.h runner/*.h collector/*.h analyzer/*.h) commands.h
+# The analyzer's objects, linked into benches and unit tests beside the core.
+ANALYZER_OBJ = $(BUILD)/analyzer/analyze.o $(BUILD)/analyzer/rules.o $(BUILD)/analyzer/thresholds.o \
+               $(BUILD)/analyzer/changepoint.o
 
 .PHONY: all deps test test-only asan leakcheck demo bench schema clean help
 
@@ -66,7 +69,7 @@ $(BUILD)/migrations.o: $(BUILD)/migrations.c lib/store.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Unit tests link the core and the few modules they test beyond it.
-UNIT_OBJ = $(LIB_OBJ) $(BUILD)/analyzer/analyze.o $(BUILD)/analyzer/rules.o $(BUILD)/analyzer/thresholds.o $(BUILD)/analyzer/changepoint.o $(BUILD)/runner/import.o $(BUILD)/runner/upload.o
+UNIT_OBJ = $(LIB_OBJ) $(ANALYZER_OBJ) $(BUILD)/runner/import.o $(BUILD)/runner/upload.o
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_OBJ) tests/unit/testhelp.h $(HDRS)
 	@mkdir -p $(dir $@)
@@ -105,10 +108,8 @@ bench: deps $(BUILD)/redbench $(BUILD)/hist_bench $(BUILD)/changepoint_bench $(B
 	@$(BUILD)/analyzer_quality | tee -a bench/RESULTS.md
 	@sh bench/collector_bench.sh $(BUILD)
 
-ANALYZER_OBJ = $(BUILD)/analyzer/analyze.o $(BUILD)/analyzer/rules.o $(BUILD)/analyzer/thresholds.o
-
-$(BUILD)/changepoint_bench: bench/changepoint_bench.c $(LIB_OBJ) $(BUILD)/analyzer/changepoint.o $(ANALYZER_OBJ)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(BUILD)/analyzer/changepoint.o $(ANALYZER_OBJ) $(LDLIBS)
+$(BUILD)/changepoint_bench: bench/changepoint_bench.c $(LIB_OBJ) $(ANALYZER_OBJ)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(ANALYZER_OBJ) $(LDLIBS)
 
 $(BUILD)/analyzer_quality: bench/analyzer_quality.c $(LIB_OBJ) $(ANALYZER_OBJ)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(ANALYZER_OBJ) $(LDLIBS)
