@@ -128,3 +128,28 @@ schema: $(BUILD)/redbench
 
 clean:
 	rm -rf build build-asan redbench
+
+# libFuzzer target for run-document validation under ASan + UBSan; not part of
+# `make test` (tests/fuzz/README.md). New inputs go to $(BUILD)/fuzz-corpus,
+# crashes to $(BUILD)/fuzz-crash-*; the seeds in tests/fuzz/corpus stay as they are.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_FLAGS    = -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined -D_GNU_SOURCE -Ilib -I.
+
+.PHONY: fuzz
+fuzz: $(BUILD)/fuzz_run_json
+	@mkdir -p $(BUILD)/fuzz-corpus
+	$(BUILD)/fuzz_run_json -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	  -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz-crash- \
+	  $(BUILD)/fuzz-corpus tests/fuzz/corpus
+
+$(BUILD)/fuzz_run_json: tests/fuzz/fuzz_run_json.c $(LIB_SRC) $(BUILD)/migrations.c $(HDRS)
+	@command -v $(FUZZ_CC) >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then echo "fuzz: installing clang"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang >/dev/null \
+	      || { echo "fuzz: apt-get failed"; exit 1; }; \
+	  else echo "fuzz: clang is missing; run as root:  apt-get install -y clang"; exit 1; fi; }
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_run_json.c $(LIB_SRC) $(BUILD)/migrations.c \
+	  -lcjson -lsqlite3 -lm -lpthread
