@@ -45,6 +45,20 @@ int run_id_valid(const char *id)
     return 1;
 }
 
+/* Adds v as a JSON number printed with the fewest digits (15, 16 or 17) that
+ * read back to the same double, so that decoding and re-encoding a document
+ * reproduces it exactly (cJSON alone may print 15 digits that do not). */
+static void add_num(cJSON *o, const char *k, double v)
+{
+    char tmp[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v) break;
+    }
+    if (!isfinite(v)) snprintf(tmp, sizeof tmp, "null");
+    cJSON_AddItemToObject(o, k, cJSON_CreateRaw(tmp));
+}
+
 void run_init(rb_run *r)
 {
     memset(r, 0, sizeof *r);
@@ -162,7 +176,7 @@ static cJSON *kv_to_json(const rb_kv *unsorted, size_t n, int numeric)
     qsort(kv, n, sizeof *kv, kv_cmp);
     for (size_t i = 0; i < n; i++) {
         if (numeric)
-            cJSON_AddNumberToObject(o, kv[i].key, strtod(kv[i].value, NULL));
+            add_num(o, kv[i].key, strtod(kv[i].value, NULL));
         else
             cJSON_AddStringToObject(o, kv[i].key, kv[i].value);
     }
@@ -189,7 +203,7 @@ char *kv_json(const rb_kv *kv, size_t n, int numeric)
 char *run_to_json(const rb_run *r, int pretty)
 {
     cJSON *root = cJSON_CreateObject();
-    cJSON_AddNumberToObject(root, "schema_version", RB_SCHEMA_VERSION);
+    add_num(root, "schema_version", RB_SCHEMA_VERSION);
     cJSON_AddStringToObject(root, "run_id", r->id);
     cJSON_AddStringToObject(root, "status", r->status[0] ? r->status : "complete");
     cJSON_AddStringToObject(root, "project", r->project);
@@ -222,48 +236,48 @@ char *run_to_json(const rb_run *r, int pretty)
         cJSON_AddStringToObject(o, "scenario", res->scenario);
         cJSON_AddStringToObject(o, "op", res->op);
         cJSON_AddStringToObject(o, "data_type", res->data_type);
-        cJSON_AddNumberToObject(o, "concurrency", (double)res->concurrency);
-        cJSON_AddNumberToObject(o, "pipeline", (double)res->pipeline);
-        cJSON_AddNumberToObject(o, "value_size", (double)res->value_size);
-        cJSON_AddNumberToObject(o, "dataset_size", (double)res->dataset_size);
+        add_num(o, "concurrency", (double)res->concurrency);
+        add_num(o, "pipeline", (double)res->pipeline);
+        add_num(o, "value_size", (double)res->value_size);
+        add_num(o, "dataset_size", (double)res->dataset_size);
         if (res->n_params) cJSON_AddItemToObject(o, "params", kv_to_json(res->params, res->n_params, 0));
-        cJSON_AddNumberToObject(o, "requests", (double)res->requests);
-        cJSON_AddNumberToObject(o, "errors", (double)res->errors);
-        cJSON_AddNumberToObject(o, "ops_per_sec", res->ops_per_sec);
+        add_num(o, "requests", (double)res->requests);
+        add_num(o, "errors", (double)res->errors);
+        add_num(o, "ops_per_sec", res->ops_per_sec);
         cJSON *s = cJSON_AddArrayToObject(o, "samples");
         for (size_t k = 0; k < res->n_samples; k++) {
             const rb_sample *sm = &res->samples[k];
             cJSON *so = cJSON_CreateObject();
-            cJSON_AddNumberToObject(so, "ops_per_sec", sm->ops_per_sec);
-            cJSON_AddNumberToObject(so, "requests", (double)sm->requests);
-            cJSON_AddNumberToObject(so, "errors", (double)sm->errors);
-            cJSON_AddNumberToObject(so, "seconds", sm->seconds);
-            cJSON_AddNumberToObject(so, "p50_us", sm->p50_us);
-            cJSON_AddNumberToObject(so, "p99_us", sm->p99_us);
+            add_num(so, "ops_per_sec", sm->ops_per_sec);
+            add_num(so, "requests", (double)sm->requests);
+            add_num(so, "errors", (double)sm->errors);
+            add_num(so, "seconds", sm->seconds);
+            add_num(so, "p50_us", sm->p50_us);
+            add_num(so, "p99_us", sm->p99_us);
             cJSON_AddItemToArray(s, so);
         }
         cJSON *lat = cJSON_AddObjectToObject(o, "latency_us");
-        cJSON_AddNumberToObject(lat, "p50", res->p50_us);
-        cJSON_AddNumberToObject(lat, "p90", res->p90_us);
-        cJSON_AddNumberToObject(lat, "p95", res->p95_us);
-        cJSON_AddNumberToObject(lat, "p99", res->p99_us);
-        cJSON_AddNumberToObject(lat, "p999", res->p999_us);
-        cJSON_AddNumberToObject(lat, "max", res->max_us);
-        cJSON_AddNumberToObject(lat, "mean", res->mean_us);
+        add_num(lat, "p50", res->p50_us);
+        add_num(lat, "p90", res->p90_us);
+        add_num(lat, "p95", res->p95_us);
+        add_num(lat, "p99", res->p99_us);
+        add_num(lat, "p999", res->p999_us);
+        add_num(lat, "max", res->max_us);
+        add_num(lat, "mean", res->mean_us);
         char *enc = res->latency ? hist_encode(res->latency) : xstrdup("");
         cJSON_AddStringToObject(o, "latency_hist", enc);
         free(enc);
         if (res->server.present) {
             cJSON *sv = cJSON_AddObjectToObject(o, "server");
             for (int m = 0; m < SRV__MAX; m++)
-                cJSON_AddNumberToObject(sv, srv_metric_info[m].name, res->server.v[m]);
+                add_num(sv, srv_metric_info[m].name, res->server.v[m]);
         }
         if (res->n_metrics) {
             rb_metric *ms = xmalloc(res->n_metrics * sizeof *ms);
             memcpy(ms, res->metrics, res->n_metrics * sizeof *ms);
             qsort(ms, res->n_metrics, sizeof *ms, metric_cmp);
             cJSON *mo = cJSON_AddObjectToObject(o, "metrics");
-            for (size_t k = 0; k < res->n_metrics; k++) cJSON_AddNumberToObject(mo, ms[k].name, ms[k].value);
+            for (size_t k = 0; k < res->n_metrics; k++) add_num(mo, ms[k].name, ms[k].value);
             free(ms);
         }
         cJSON_AddItemToArray(arr, o);
@@ -279,6 +293,32 @@ char *run_to_json(const rb_run *r, int pretty)
 /* ---- decoding with field-level errors ---- */
 
 /* Reads a required (or optional, with def) string field into dst. */
+/* 1 if s is valid UTF-8 without control characters (RFC 8259 text). */
+static int text_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (*p < 0x20 || *p == 0x7f) return 0;
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        int n = *p >= 0xf0 && *p <= 0xf4 ? 3 : *p >= 0xe0 ? 2 : *p >= 0xc2 && *p <= 0xdf ? 1 : -1;
+        if (n < 0 || (*p >= 0xe0 && *p < 0xf0 && n != 2)) return 0;
+        uint32_t cp = *p & (0x3f >> n);
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80) return 0;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        /* overlong forms, surrogates, beyond U+10FFFF */
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
 static int get_str(const cJSON *o, const char *path, const char *name, char *dst, int required,
                    const char *def, char *err)
 {
@@ -289,6 +329,8 @@ static int get_str(const cJSON *o, const char *path, const char *name, char *dst
         return 0;
     }
     if (!cJSON_IsString(it)) return rb_err(err, "%s%s: must be a string", path, name);
+    if (!text_ok(it->valuestring))
+        return rb_err(err, "%s%s: must be UTF-8 text without control characters", path, name);
     if (strlen(it->valuestring) >= RB_NAME_LEN)
         return rb_err(err, "%s%s: longer than %d characters", path, name, RB_NAME_LEN - 1);
     if (!it->valuestring[0]) {
@@ -337,9 +379,12 @@ static int get_kv(const cJSON *o, const char *path, const char *name, rb_kv **ar
             if (e->valuedouble > 9007199254740992.0)
                 return rb_err(err, "%s%s.%s: larger than 2^53", path, name, e->string);
             kv_add(arr, n, e->string, (uint64_t)e->valuedouble);
+            for (size_t i = 0; i < *n; i++)
+                if (!strcmp((*arr)[i].key, e->string) && strtod((*arr)[i].value, NULL) > 9007199254740992.0)
+                    return rb_err(err, "%s%s.%s: larger than 2^53", path, name, e->string);
         } else {
-            if (!cJSON_IsString(e))
-                return rb_err(err, "%s%s.%s: must be a string", path, name, e->string);
+            if (!cJSON_IsString(e) || !text_ok(e->valuestring) || !text_ok(e->string))
+                return rb_err(err, "%s%s.%s: must be UTF-8 text without control characters", path, name, e->string);
             if (strlen(e->valuestring) >= RB_NAME_LEN)
                 return rb_err(err, "%s%s.%s: longer than %d characters", path, name, e->string,
                               RB_NAME_LEN - 1);
@@ -376,6 +421,8 @@ static int normalize_time(char *s)
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
         return -1;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap) return -1;
     char out[32];
     snprintf(out, sizeof out, "%.19s.%sZ", s, ms);
     memcpy(s, out, strlen(out) + 1);
@@ -393,7 +440,8 @@ static int decode_result(const cJSON *o, size_t idx, rb_result *res, char *err)
         return rb_err(err, "%sstatus: must be ok, partial, failed or unsupported", path);
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
     if (e && !cJSON_IsNull(e)) {
-        if (!cJSON_IsString(e)) return rb_err(err, "%serror: must be a string", path);
+        if (!cJSON_IsString(e) || !text_ok(e->valuestring))
+            return rb_err(err, "%serror: must be UTF-8 text without control characters", path);
         snprintf(res->error, sizeof res->error, "%s", e->valuestring);
     }
     int measured = !strcmp(res->status, "ok") || !strcmp(res->status, "partial");
@@ -491,11 +539,28 @@ static int decode_result(const cJSON *o, size_t idx, rb_result *res, char *err)
     return 0;
 }
 
+/* Orders series keys (then positions) for the duplicate check. */
+static int keyed_cmp(const void *a, const void *b)
+{
+    const struct { char *key; size_t idx; } *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
 int run_from_json(const char *json, size_t len, rb_run *r, char *err)
 {
     run_init(r);
-    cJSON *root = cJSON_ParseWithLength(json, len);
+    /* cJSON turns \u0000 into a NUL that silently cuts the string short. */
+    if (memmem(json, len, "\\u0000", 6)) return rb_err(err, "body: \\u0000 is not allowed in strings");
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     if (!root) return rb_err(err, "body: malformed JSON");
+    for (const char *p = end; p && p < json + len; p++) {
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+            cJSON_Delete(root);
+            return rb_err(err, "body: text after the JSON value");
+        }
+    }
     int rc = -1;
     double v;
     if (!cJSON_IsObject(root)) {
@@ -579,23 +644,38 @@ int run_from_json(const char *json, size_t len, rb_run *r, char *err)
         rb_err(err, "results: must be a non-empty array");
         goto out;
     }
+    if (cJSON_GetArraySize(res) > RB_MAX_RESULTS) {
+        rb_err(err, "results: more than %d results in one run", RB_MAX_RESULTS);
+        goto out;
+    }
     size_t idx = 0;
     const cJSON *o;
     cJSON_ArrayForEach(o, res) {
         if (decode_result(o, idx, run_add_result(r), err) < 0) goto out;
         idx++;
     }
-    /* Two results of one run may not share a series. */
-    for (size_t i = 0; i < r->n_results; i++) {
-        char a[RB_SERIES_KEY_LEN], b[RB_SERIES_KEY_LEN];
-        result_series_key(r, &r->results[i], a, sizeof a);
-        for (size_t j = i + 1; j < r->n_results; j++) {
-            result_series_key(r, &r->results[j], b, sizeof b);
-            if (strcmp(a, b) == 0) {
-                rb_err(err, "results[%zu]: same series as results[%zu] (%s)", j, i, a);
-                goto out;
+    /* Two results of one run may not share a series: keys computed once and
+     * sorted, so a large matrix is not quadratic. */
+    {
+        struct keyed { char *key; size_t idx; } *ks = xcalloc(r->n_results, sizeof *ks);
+        for (size_t i = 0; i < r->n_results; i++) {
+            ks[i].key = xmalloc(RB_SERIES_KEY_LEN);
+            ks[i].idx = i;
+            result_series_key(r, &r->results[i], ks[i].key, RB_SERIES_KEY_LEN);
+        }
+        qsort(ks, r->n_results, sizeof *ks, keyed_cmp);
+        int dup = 0;
+        for (size_t i = 1; i < r->n_results && !dup; i++) {
+            if (strcmp(ks[i - 1].key, ks[i].key) == 0) {
+                size_t a = ks[i - 1].idx, b = ks[i].idx;
+                rb_err(err, "results[%zu]: same series as results[%zu] (%s)", a > b ? a : b,
+                       a > b ? b : a, ks[i].key);
+                dup = 1;
             }
         }
+        for (size_t i = 0; i < r->n_results; i++) free(ks[i].key);
+        free(ks);
+        if (dup) goto out;
     }
     rc = 0;
 out:

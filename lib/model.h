@@ -14,6 +14,8 @@
 /* Room for a series key: six names, four numbers and RB_MAX_PARAMS params. */
 #define RB_SERIES_KEY_LEN 2048
 #define RB_MAX_PARAMS 8
+/* Results one run may hold (each carries a histogram of a few hundred KB in memory). */
+#define RB_MAX_RESULTS 2000
 
 /* A key/value pair of the target's config audit or of the command counts. */
 typedef struct rb_kv {
