@@ -37,6 +37,7 @@ help:
 	@echo "make test       unit and end-to-end tests (ends with 'N passed, N failed')"
 	@echo "make asan       the same tests under AddressSanitizer + UBSan (+ LeakSanitizer)"
 	@echo "make leakcheck  unit tests under valgrind"
+	@echo "make fuzz       libFuzzer on run-JSON validation (FUZZ_SECONDS, default 60)"
 	@echo "make bench      redbench vs redis-benchmark side by side (bench/RESULTS.md)"
 	@echo "make schema     regenerate schema.sql from migrations/"
 
