@@ -583,37 +583,11 @@ int cmd_run(int argc, char **argv)
         }
     }
     if (collector) {
-        char summary[RB_ERR_LEN];
-        enum upload_status us = UPLOAD_FAILED;
-        /* Retries with backoff (1 s, 2 s, 4 s...) for transport errors and 5xx. */
-        for (int attempt = 0; attempt <= retries; attempt++) {
-            if (attempt) {
-                fprintf(stderr, "redbench run: %s; retrying in %d s\n", err, 1 << (attempt - 1));
-                sleep(1u << (attempt - 1));
-            }
-            us = upload_run(collector, token, json, jlen, summary, err);
-            if (us != UPLOAD_FAILED) break;
-        }
-        if (us == UPLOAD_OK) {
-            /* Machine-readable stdout stays clean: the note goes to stderr. */
-            int plain = !strcmp(format, "table") || !strcmp(format, "markdown");
-            fprintf(plain ? stdout : stderr, "uploaded run %s: %s\n", run.id, summary);
-        } else if (us == UPLOAD_REJECTED) {
-            /* Resending cannot help: no spool; the --out file still has it. */
-            fprintf(stderr, "redbench run: the collector rejected the run: %s\n", err);
-            rc = EXIT_ERROR;
-        } else {
-            char path[PATH_MAX], serr[RB_ERR_LEN];
-            fprintf(stderr, "redbench run: %s\n", err);
-            if (upload_spool(run.id, json, jlen, path, serr) == 0) {
-                fprintf(stderr, "redbench run: run saved to %s; retry with `redbench upload %s`\n",
-                        path, path);
-                rc = EXIT_SPOOLED;
-            } else {
-                fprintf(stderr, "redbench run: could not spool the run either: %s\n", serr);
-                rc = EXIT_ERROR;
-            }
-        }
+        /* Machine-readable stdout stays clean: the note goes to stderr. */
+        int plain = !strcmp(format, "table") || !strcmp(format, "markdown");
+        int urc = upload_or_spool("run", collector, token, run.id, json, jlen, (int)retries,
+                                  plain ? stdout : stderr);
+        if (urc != EXIT_OK) rc = urc;
     }
     free(json);
 out:

@@ -1077,26 +1077,9 @@ int cmd_import(int argc, char **argv)
         }
     }
     if (collector) {
-        char summary[RB_ERR_LEN];
-        FILE *msg = to_stdout ? stderr : stdout;
-        enum upload_status us = upload_run(collector, token, json, jlen, summary, err);
-        if (us == UPLOAD_OK) {
-            fprintf(msg, "uploaded run %s: %s\n", run.id, summary);
-        } else if (us == UPLOAD_REJECTED) {
-            fprintf(stderr, "redbench import: the collector rejected the run: %s\n", err);
-            rc = EXIT_ERROR;
-        } else {
-            char path[PATH_MAX], serr[RB_ERR_LEN];
-            fprintf(stderr, "redbench import: %s\n", err);
-            if (upload_spool(run.id, json, jlen, path, serr) == 0) {
-                fprintf(stderr, "redbench import: run saved to %s; retry with `redbench upload %s`\n",
-                        path, path);
-                rc = EXIT_SPOOLED;
-            } else {
-                fprintf(stderr, "redbench import: could not spool the run either: %s\n", serr);
-                rc = EXIT_ERROR;
-            }
-        }
+        int urc = upload_or_spool("import", collector, token, run.id, json, jlen, 3,
+                                  to_stdout ? stderr : stdout);
+        if (urc != EXIT_OK) rc = urc;
     }
     if (!out_path && !collector && !quiet)
         fprintf(stderr, "redbench import: nothing written (use --out FILE and/or --collector URL)\n");

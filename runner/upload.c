@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "commands.h"
 #include "httpc.h"
 #include "util.h"
 
@@ -50,6 +52,38 @@ enum upload_status upload_run(const char *collector, const char *token, const ch
     cJSON_Delete(j);
     httpc_resp_cleanup(&r);
     return st;
+}
+
+int upload_or_spool(const char *cmd, const char *collector, const char *token, const char *run_id,
+                    const char *json, size_t len, int retries, FILE *note)
+{
+    char summary[RB_ERR_LEN], err[RB_ERR_LEN];
+    enum upload_status us = UPLOAD_FAILED;
+    for (int attempt = 0; attempt <= retries; attempt++) {
+        if (attempt) {
+            fprintf(stderr, "redbench %s: %s; retrying in %d s\n", cmd, err, 1 << (attempt - 1));
+            sleep(1u << (attempt - 1));
+        }
+        us = upload_run(collector, token, json, len, summary, err);
+        if (us != UPLOAD_FAILED) break;
+    }
+    if (us == UPLOAD_OK) {
+        fprintf(note, "uploaded run %s: %s\n", run_id, summary);
+        return EXIT_OK;
+    }
+    if (us == UPLOAD_REJECTED) {
+        /* Resending cannot help: no spool; an --out file still has the run. */
+        fprintf(stderr, "redbench %s: the collector rejected the run: %s\n", cmd, err);
+        return EXIT_ERROR;
+    }
+    char path[PATH_MAX], serr[RB_ERR_LEN];
+    fprintf(stderr, "redbench %s: %s\n", cmd, err);
+    if (upload_spool(run_id, json, len, path, serr) < 0) {
+        fprintf(stderr, "redbench %s: could not spool the run either: %s\n", cmd, serr);
+        return EXIT_ERROR;
+    }
+    fprintf(stderr, "redbench %s: run saved to %s; retry with `redbench upload %s`\n", cmd, path, path);
+    return EXIT_SPOOLED;
 }
 
 char *upload_spool_dir(void)

@@ -4,6 +4,7 @@
 #define RB_UPLOAD_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum upload_status {
     UPLOAD_OK = 0,          /* stored now or already present with the same content */
@@ -16,6 +17,14 @@ enum upload_status {
  * collector's answer; on failure err gets the cause (never the token). */
 enum upload_status upload_run(const char *collector, const char *token, const char *json,
                               size_t len, char *summary, char *err);
+
+/* Delivers a run: uploads json, retrying transport errors and 5xx `retries`
+ * times (waiting 1, 2, 4... s), and spools it when the collector stays
+ * unreachable. Says what happened: "uploaded run ID: ..." on note; problems on
+ * stderr as "redbench CMD: ...". Returns EXIT_OK, EXIT_SPOOLED, or
+ * EXIT_ERROR (the collector rejected it, or it could not be spooled either). */
+int upload_or_spool(const char *cmd, const char *collector, const char *token, const char *run_id,
+                    const char *json, size_t len, int retries, FILE *note);
 
 /* The spool directory: $REDBENCH_SPOOL, else $HOME/.cache/redbench/spool.
  * Returns a malloc'd path the caller frees. */
