@@ -49,6 +49,7 @@ rm -f "$DB" "$DB-wal" "$DB-shm"
 REDBENCH_TOKEN=demo-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 export REDBENCH_TOKEN REDBENCH_SPOOL="$WORK/spool"
 start_collector() {
+  : > "$WORK/serve.out"
   "$RB" serve --db "$DB" --listen "127.0.0.1:$1" --public-read > "$WORK/serve.out" 2> "$WORK/serve.log" &
   SERVE_PID=$!
   i=0

@@ -50,6 +50,9 @@ start_collector() {
   db=$1; shift
   # Reads are open unless the test asks for a private collector (RB_PRIVATE=1).
   pub=--public-read; [ "${RB_PRIVATE:-0}" = 1 ] && pub=
+  # Empty it first: a restart must not read the previous collector's URL
+  # before the new process has truncated the file.
+  : > "$TMP/serve.out"
   "$RB" serve --db "$db" --listen 127.0.0.1:0 $pub "$@" > "$TMP/serve.out" 2> "$TMP/serve.err" &
   SERVE_PID=$!
   PIDS="$PIDS $SERVE_PID"
