@@ -1080,7 +1080,7 @@ int out_format_parse(const char *s)
     return -1;
 }
 
-static void fmt_pct(char *out, size_t n, double x)
+void verdict_fmt_pct(char *out, size_t n, double x)
 {
     if (isfinite(x))
         snprintf(out, n, "%+.1f%%", x * 100);
@@ -1098,7 +1098,7 @@ static void fmt_val(char *out, size_t n, double x)
         snprintf(out, n, "-");
 }
 
-static void fmt_p(char *out, size_t n, double p)
+void verdict_fmt_p(char *out, size_t n, double p)
 {
     if (!isfinite(p))
         snprintf(out, n, "-");
@@ -1127,15 +1127,15 @@ static void make_row(const verdict *v, row *r)
         snprintf(r->thr, sizeof r->thr, "±%.4g%%", v->threshold * 100);
     }
     fmt_val(r->cand, sizeof r->cand, v->candidate_mean);
-    fmt_pct(r->change, sizeof r->change, v->change);
+    verdict_fmt_pct(r->change, sizeof r->change, v->change);
     char lo[32], hi[32];
-    fmt_pct(lo, sizeof lo, v->ci_low);
-    fmt_pct(hi, sizeof hi, v->ci_high);
+    verdict_fmt_pct(lo, sizeof lo, v->ci_low);
+    verdict_fmt_pct(hi, sizeof hi, v->ci_high);
     if (isfinite(v->ci_low) || isfinite(v->ci_high))
         snprintf(r->ci, sizeof r->ci, "%s..%s", lo, hi);
     else
         snprintf(r->ci, sizeof r->ci, "-");
-    fmt_p(r->p, sizeof r->p, v->p_value);
+    verdict_fmt_p(r->p, sizeof r->p, v->p_value);
 }
 
 static const char *status_word(const verdict *v)

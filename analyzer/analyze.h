@@ -135,6 +135,10 @@ int out_format_parse(const char *s);
 /* Prints vl: a table, JSON, Markdown (for $GITHUB_STEP_SUMMARY) or GitHub
  * workflow commands (::error per regression, ::notice per improvement,
  * ::warning per result with an insufficient baseline) after the table. */
+/* Table cells shared by analyze and compare: a relative change as "+12.3%",
+ * a p-value as "0.0123" or "<0.0001"; "-" for NaN. */
+void verdict_fmt_pct(char *out, size_t n, double x);
+void verdict_fmt_p(char *out, size_t n, double p);
 void verdicts_print(const verdict_list *vl, enum out_format f, FILE *out);
 
 #endif

@@ -466,24 +466,6 @@ static void fmt_side(char *out, size_t n, double center, const side_stats *s)
         snprintf(out, n, "%s", v);
 }
 
-static void fmt_pct(char *out, size_t n, double x)
-{
-    if (isfinite(x))
-        snprintf(out, n, "%+.1f%%", x * 100);
-    else
-        snprintf(out, n, "-");
-}
-
-static void fmt_p(char *out, size_t n, double p)
-{
-    if (!isfinite(p))
-        snprintf(out, n, "-");
-    else if (p < 0.0001)
-        snprintf(out, n, "<0.0001");
-    else
-        snprintf(out, n, "%.4f", p);
-}
-
 static void add_num(cJSON *o, const char *k, double x)
 {
     if (isfinite(x))
@@ -601,8 +583,8 @@ static void print_text(const comparison *cmp, const env_diff *env, size_t n_env,
             fmt_side(ov, sizeof ov, mc->j.baseline_center, &mc->old);
             fmt_side(nv, sizeof nv, mc->j.candidate_center, &mc->new_);
             if (mc->slo[0]) snprintf(ov, sizeof ov, "SLO %s", mc->slo);
-            fmt_pct(ch, sizeof ch, mc->j.change);
-            fmt_p(p, sizeof p, mc->j.p_value);
+            verdict_fmt_pct(ch, sizeof ch, mc->j.change);
+            verdict_fmt_p(p, sizeof p, mc->j.p_value);
             const char *st = verdict_status_name[mc->status];
             if (md) {
                 const char *mark = mc->status == V_REGRESSION    ? "❌ "

@@ -78,17 +78,31 @@ void run_cleanup(rb_run *r)
     run_init(r);
 }
 
+static void copy_name(char *dst, const char *src)
+{
+    snprintf(dst, RB_NAME_LEN, "%s", src);
+}
+
+void run_init_defaults(rb_run *r)
+{
+    run_init(r);
+    const char *branch = getenv("REDBENCH_BRANCH"), *commit = getenv("REDBENCH_COMMIT");
+    if (!commit || !*commit) commit = getenv("GITHUB_SHA");
+    copy_name(r->project, "default");
+    copy_name(r->branch, branch && *branch ? branch : "main");
+    copy_name(r->commit, commit ? commit : "");
+    copy_name(r->mode, "single");
+    copy_name(r->client_region, "local");
+    copy_name(r->server_region, "local");
+    copy_name(r->target_preset, "local");
+}
+
 rb_result *run_add_result(rb_run *r)
 {
     r->results = xrealloc(r->results, (r->n_results + 1) * sizeof *r->results);
     rb_result *res = &r->results[r->n_results++];
     memset(res, 0, sizeof *res);
     return res;
-}
-
-static void copy_name(char *dst, const char *src)
-{
-    snprintf(dst, RB_NAME_LEN, "%s", src);
 }
 
 void kv_set(rb_kv **arr, size_t *n, const char *key, const char *value)

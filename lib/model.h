@@ -99,6 +99,10 @@ extern const char *const rb_modes[];
 int run_id_valid(const char *id);
 
 void run_init(rb_run *r);
+/* run_init, then what a runner records unless told otherwise: project
+ * "default", branch $REDBENCH_BRANCH or "main", commit $REDBENCH_COMMIT or
+ * $GITHUB_SHA or "", mode "single", regions and preset "local". */
+void run_init_defaults(rb_run *r);
 void run_cleanup(rb_run *r);
 /* Appends a zeroed result to r and returns it (owned by r). */
 rb_result *run_add_result(rb_run *r);

@@ -266,9 +266,6 @@ int cmd_run(int argc, char **argv)
     const char *target = "127.0.0.1:6379", *scen = "set,get", *out_path = NULL, *collector = NULL;
     const char *format = "table";
     const char *token = getenv("REDBENCH_TOKEN");
-    const char *env_branch = getenv("REDBENCH_BRANCH");
-    const char *env_commit = getenv("REDBENCH_COMMIT");
-    if (!env_commit || !*env_commit) env_commit = getenv("GITHUB_SHA");
     plan pl = {.conc = {50}, .pipe = {1}, .vsize = {64}, .dsize = {10000}, .rates = {0},
                .stages = {5, 10, 25, 50, 100}, .nconc = 1, .npipe = 1, .nvsize = 1, .ndsize = 1,
                .nrates = 1, .nstages = 5, .interval = 1};
@@ -282,14 +279,7 @@ int cmd_run(int argc, char **argv)
     bench_target t = {0};
     t.password = getenv("REDBENCH_TARGET_PASSWORD");
     rb_run run;
-    run_init(&run);
-    snprintf(run.project, sizeof run.project, "default");
-    snprintf(run.branch, sizeof run.branch, "%s", env_branch && *env_branch ? env_branch : "main");
-    snprintf(run.commit, sizeof run.commit, "%.*s", RB_NAME_LEN - 1, env_commit ? env_commit : "");
-    snprintf(run.mode, sizeof run.mode, "single");
-    snprintf(run.client_region, sizeof run.client_region, "local");
-    snprintf(run.server_region, sizeof run.server_region, "local");
-    snprintf(run.target_preset, sizeof run.target_preset, "local");
+    run_init_defaults(&run);
     make_run_id(run.id);
 
     int o;

@@ -936,8 +936,6 @@ int cmd_import(int argc, char **argv)
         {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
 
     const char *out_path = NULL, *collector = NULL, *token = getenv("REDBENCH_TOKEN");
-    const char *env_branch = getenv("REDBENCH_BRANCH"), *env_commit = getenv("REDBENCH_COMMIT");
-    if (!env_commit || !*env_commit) env_commit = getenv("GITHUB_SHA");
     int fmt = -1, quiet = 0, id_given = 0, rc = EXIT_ERROR;
     char err[RB_ERR_LEN];
     char *json = NULL;
@@ -945,14 +943,7 @@ int cmd_import(int argc, char **argv)
     import_params p;
     import_params_init(&p);
     rb_run run;
-    run_init(&run);
-    snprintf(run.project, sizeof run.project, "default");
-    snprintf(run.branch, sizeof run.branch, "%s", env_branch && *env_branch ? env_branch : "main");
-    snprintf(run.commit, sizeof run.commit, "%.*s", RB_NAME_LEN - 1, env_commit ? env_commit : "");
-    snprintf(run.mode, sizeof run.mode, "single");
-    snprintf(run.client_region, sizeof run.client_region, "local");
-    snprintf(run.server_region, sizeof run.server_region, "local");
-    snprintf(run.target_preset, sizeof run.target_preset, "local");
+    run_init_defaults(&run);
     snprintf(run.target_kind, sizeof run.target_kind, "redis");
 
     int o;
