@@ -2,6 +2,8 @@
 # run.sh -- runs every unit test program and end-to-end script, counts their
 # "ok - ..." / "not ok - ..." lines, and ends with "N passed, N failed".
 # Usage: tests/run.sh BUILD_DIR   (the directory holding redbench and tests/)
+# RB_ONLY=PATTERN runs only the programs/scripts whose base name matches the
+# shell pattern (e.g. RB_ONLY='test_dash*'); unset: all of them.
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$BUILD" && pwd)
@@ -11,10 +13,12 @@ trap 'rm -f "$log"' EXIT
 status=0
 for t in "$BUILD"/tests/test_*; do
   [ -x "$t" ] || continue
+  case $(basename "$t") in ${RB_ONLY:-*}) ;; *) continue ;; esac
   echo "# unit: $(basename "$t")"
   "$t" 2>&1 | tee -a "$log" || status=1
 done
 for t in "$ROOT"/tests/e2e/test_*.sh; do
+  case $(basename "$t") in ${RB_ONLY:-*}) ;; *) continue ;; esac
   echo "# e2e: $(basename "$t")"
   bash "$t" 2>&1 | tee -a "$log" || status=1
 done
