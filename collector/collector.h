@@ -40,6 +40,11 @@ enum MHD_Result respond_html(struct MHD_Connection *c, unsigned status, char *ht
 /* The query parameter name of the request, or NULL. */
 const char *query_arg(const struct request *r, const char *name);
 
+/* 1 if the request carries a valid token (Authorization: Bearer or the
+ * redbench_token cookie) whose role grants need (an enum role of auth.h),
+ * else 0. --public-read does not count: it opens reading, not a role. */
+int request_has_role(const struct request *r, int need);
+
 /* API handlers (collector/api.c). */
 enum MHD_Result api_health(const struct request *r);
 enum MHD_Result api_runs_post(const struct request *r);
@@ -113,6 +118,16 @@ void sched_stop(void);
 /* HTML pages (collector/pages.c). */
 enum MHD_Result page_index(const struct request *r);
 enum MHD_Result page_run(const struct request *r);
+
+/* Renders template name of web/templates with data (taken: freed here) as
+ * the answer with status. Every page gets these keys added to its data:
+ * version, can_query and can_admin (the requester's token grants the role:
+ * show the SQL box, the triage buttons). A render error answers 500. */
+enum MHD_Result page_render(const struct request *r, unsigned status, const char *name, cJSON *data);
+/* o[k] = x printed with fmt (e.g. "%.1f"), or "–" when x is not finite. */
+void page_add_fmt(cJSON *o, const char *k, const char *fmt, double x);
+/* o[k] = column i of st as text ("" for NULL). */
+void page_add_col(cJSON *o, const char *k, sqlite3_stmt *st, int i);
 
 /* The latest runs (newest first, at most limit, of branch if non-NULL) as a
  * JSON array with verdict status per run; caller owns it. */

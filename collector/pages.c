@@ -5,17 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "collector.h"
 #include "util.h"
 
 #define PAGE_MAX (8u << 20)
 
-static enum MHD_Result render(const struct request *r, unsigned status, const char *name, cJSON *data)
+enum MHD_Result page_render(const struct request *r, unsigned status, const char *name, cJSON *data)
 {
     buf out;
     buf_init(&out, PAGE_MAX);
     char err[RB_ERR_LEN];
     cJSON_AddStringToObject(data, "version", RB_VERSION);
+    cJSON_AddBoolToObject(data, "can_query", request_has_role(r, ROLE_QUERY));
+    cJSON_AddBoolToObject(data, "can_admin", request_has_role(r, ROLE_ADMIN));
     int rc = tmpl_render(r->col->pages, name, data, &out, err);
     cJSON_Delete(data);
     if (rc < 0) {
@@ -27,7 +30,7 @@ static enum MHD_Result render(const struct request *r, unsigned status, const ch
     return respond_html(r->conn, status, buf_take(&out), len);
 }
 
-static void add_fmt(cJSON *o, const char *k, const char *fmt, double x)
+void page_add_fmt(cJSON *o, const char *k, const char *fmt, double x)
 {
     char s[64];
     if (isfinite(x))
@@ -37,7 +40,7 @@ static void add_fmt(cJSON *o, const char *k, const char *fmt, double x)
     cJSON_AddStringToObject(o, k, s);
 }
 
-static void add_col(cJSON *o, const char *k, sqlite3_stmt *st, int i)
+void page_add_col(cJSON *o, const char *k, sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     cJSON_AddStringToObject(o, k, t ? (const char *)t : "");
@@ -64,7 +67,7 @@ enum MHD_Result page_index(const struct request *r)
     cJSON_AddBoolToObject(data, "has_runs", cJSON_GetArraySize(runs) > 0);
     cJSON_AddItemToObject(data, "runs", runs);
     cJSON_AddStringToObject(data, "title", "Latest runs");
-    return render(r, 200, "index", data);
+    return page_render(r, 200, "index", data);
 }
 
 enum MHD_Result page_run(const struct request *r)
@@ -83,7 +86,7 @@ enum MHD_Result page_run(const struct request *r)
         if (sqlite3_step(st) == SQLITE_ROW) {
             found = 1;
             run = cJSON_AddObjectToObject(data, "run");
-            for (int i = 0; i < 15; i++) add_col(run, sqlite3_column_name(st, i), st, i);
+            for (int i = 0; i < 15; i++) page_add_col(run, sqlite3_column_name(st, i), st, i);
             cJSON *cfg = cJSON_Parse((const char *)sqlite3_column_text(st, 15));
             cJSON *list = cJSON_AddArrayToObject(data, "config");
             const cJSON *e;
@@ -103,7 +106,7 @@ enum MHD_Result page_run(const struct request *r)
         store_reader_release(r->col->st, db);
         cJSON_AddStringToObject(data, "title", "Run not found");
         cJSON_AddStringToObject(data, "missing_id", r->param);
-        return render(r, 404, "notfound", data);
+        return page_render(r, 404, "notfound", data);
     }
     cJSON_AddItemToObject(data, "verdict", verdict_summary(db, r->param));
 
@@ -121,32 +124,32 @@ enum MHD_Result page_run(const struct request *r)
         sqlite3_bind_text(st, 1, r->param, -1, SQLITE_STATIC);
         while (sqlite3_step(st) == SQLITE_ROW) {
             cJSON *o = cJSON_CreateObject();
-            add_col(o, "op", st, 1);
-            for (int i = 2; i <= 5; i++) add_col(o, sqlite3_column_name(st, i), st, i);
-            add_fmt(o, "ops_per_sec", "%.0f", sqlite3_column_double(st, 6));
-            add_fmt(o, "p50_us", "%.1f", sqlite3_column_double(st, 7));
-            add_fmt(o, "p99_us", "%.1f", sqlite3_column_double(st, 8));
-            add_fmt(o, "p999_us", "%.1f", sqlite3_column_double(st, 9));
-            add_fmt(o, "max_us", "%.1f", sqlite3_column_double(st, 10));
-            add_col(o, "errors", st, 11);
-            add_col(o, "requests", st, 12);
-            add_col(o, "series_key", st, 13);
+            page_add_col(o, "op", st, 1);
+            for (int i = 2; i <= 5; i++) page_add_col(o, sqlite3_column_name(st, i), st, i);
+            page_add_fmt(o, "ops_per_sec", "%.0f", sqlite3_column_double(st, 6));
+            page_add_fmt(o, "p50_us", "%.1f", sqlite3_column_double(st, 7));
+            page_add_fmt(o, "p99_us", "%.1f", sqlite3_column_double(st, 8));
+            page_add_fmt(o, "p999_us", "%.1f", sqlite3_column_double(st, 9));
+            page_add_fmt(o, "max_us", "%.1f", sqlite3_column_double(st, 10));
+            page_add_col(o, "errors", st, 11);
+            page_add_col(o, "requests", st, 12);
+            page_add_col(o, "series_key", st, 13);
             cJSON *va = cJSON_AddArrayToObject(o, "verdicts");
             if (vs) {
                 sqlite3_reset(vs);
                 sqlite3_bind_int64(vs, 1, sqlite3_column_int64(st, 0));
                 while (sqlite3_step(vs) == SQLITE_ROW) {
                     cJSON *v = cJSON_CreateObject();
-                    add_col(v, "metric", vs, 0);
-                    add_col(v, "status", vs, 1);
+                    page_add_col(v, "metric", vs, 0);
+                    page_add_col(v, "status", vs, 1);
                     const char *s = (const char *)sqlite3_column_text(vs, 1);
                     cJSON_AddBoolToObject(v, "is_regression", s && !strcmp(s, "regression"));
                     cJSON_AddBoolToObject(v, "is_improvement", s && !strcmp(s, "improvement"));
                     double ch = sqlite3_column_type(vs, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(vs, 2);
                     double p = sqlite3_column_type(vs, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(vs, 3);
-                    add_fmt(v, "change", "%+.1f%%", ch * 100);
-                    add_fmt(v, "p_value", "%.4f", p);
-                    add_col(v, "baseline_runs", vs, 4);
+                    page_add_fmt(v, "change", "%+.1f%%", ch * 100);
+                    page_add_fmt(v, "p_value", "%.4f", p);
+                    page_add_col(v, "baseline_runs", vs, 4);
                     cJSON_AddItemToArray(va, v);
                 }
             }
@@ -159,5 +162,5 @@ enum MHD_Result page_run(const struct request *r)
     char title[96];
     snprintf(title, sizeof title, "Run %.8s", r->param);
     cJSON_AddStringToObject(data, "title", title);
-    return render(r, 200, "run", data);
+    return page_render(r, 200, "run", data);
 }

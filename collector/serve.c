@@ -144,19 +144,32 @@ static int route_match(const char *pattern, const char *path, char *param, size_
 /* Whether the request may use a route needing `need`: 0 yes, 401 without a
  * valid token, 403 with a token that lacks the role. The token comes from
  * "Authorization: Bearer T" or, for browsers, the cookie redbench_token. */
-static unsigned access_denied(struct MHD_Connection *c, const struct collector *col, int need)
+/* The role of the connection's token, -1 if it has none or an invalid one. */
+static int token_role(struct MHD_Connection *c, const struct collector *col)
 {
-    if (need == OPEN || (need == ROLE_READ && col->public_read)) return 0;
     const char *tok = NULL;
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (h && strncasecmp(h, "Bearer ", 7) == 0) tok = h + 7;
     if (!tok) tok = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "redbench_token");
-    if (!tok || !*tok) return 401;
+    if (!tok || !*tok) return -1;
     sqlite3 *db = store_reader(col->st);
     int have = auth_token_role(db, col->token, tok);
     store_reader_release(col->st, db);
+    return have;
+}
+
+static unsigned access_denied(struct MHD_Connection *c, const struct collector *col, int need)
+{
+    if (need == OPEN || (need == ROLE_READ && col->public_read)) return 0;
+    int have = token_role(c, col);
     if (have < 0) return 401;
     return role_grants(have, (enum role)need) ? 0 : 403;
+}
+
+int request_has_role(const struct request *r, int need)
+{
+    int have = token_role(r->conn, r->col);
+    return have >= 0 && role_grants(have, (enum role)need);
 }
 
 /* Copies s to out (outlen bytes) with spaces, quotes, '%', '=' and control or
