@@ -11,7 +11,7 @@ LDLIBS    = -lsqlite3 -lmicrohttpd -lcjson -lhiredis -lpthread -lm
 
 # Debian packages the build, the demo and the tests need (README.md says why each).
 DEB_PKGS = gcc make libc6-dev libsqlite3-dev libmicrohttpd-dev libcjson-dev libhiredis-dev \
-           redis-server redis-tools sqlite3 curl
+           redis-server redis-tools sqlite3 curl python3
 
 LIB_SRC  = $(wildcard lib/*.c)
 APP_SRC  = $(wildcard runner/*.c collector/*.c analyzer/*.c) main.c
