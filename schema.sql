@@ -19,7 +19,8 @@ CREATE TABLE runs (
     commands        TEXT NOT NULL DEFAULT '{}', -- JSON object: commands sent, by name
     document        TEXT NOT NULL,              -- the run as ingested (canonical JSON)
     ingested_at     TEXT NOT NULL
-, status TEXT NOT NULL DEFAULT 'complete');
+, status TEXT NOT NULL DEFAULT 'complete', n_results INTEGER NOT NULL DEFAULT 0, verdict_status TEXT NOT NULL DEFAULT 'pending'
+    CHECK (verdict_status IN ('pending', 'pass', 'regression', 'improvement', 'insufficient_baseline')), n_regressions INTEGER NOT NULL DEFAULT 0, n_improvements INTEGER NOT NULL DEFAULT 0, n_insufficient INTEGER NOT NULL DEFAULT 0, analyzed_at TEXT);
 CREATE INDEX runs_by_branch ON runs(project, branch, started_at);
 CREATE INDEX runs_by_time ON runs(started_at);
 CREATE TABLE results (
@@ -341,3 +342,6 @@ CREATE TABLE tokens (
     created_at      TEXT NOT NULL,
     revoked_at      TEXT
 );
+CREATE INDEX runs_pending ON runs(analyzed_at) WHERE analyzed_at IS NULL;
+CREATE INDEX runs_list ON runs(started_at, id, project, branch, commit_sha, mode, target_kind,
+    target_version, n_results, n_regressions, n_improvements, n_insufficient, verdict_status, analyzed_at);

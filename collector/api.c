@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "changepoint.h"
 #include "collector.h"
 #include "rules.h"
 #include "thresholds.h"
@@ -28,12 +27,27 @@ enum MHD_Result api_health(const struct request *r)
     return respond_json(r->conn, 200, j);
 }
 
+/* The API's summary status of a stored verdict_status: "improvement" reads
+ * "pass" there (docs/api.md: pass includes improvements). */
+static const char *api_status(const char *verdict_status)
+{
+    return !verdict_status ? "pending" : strcmp(verdict_status, "improvement") == 0 ? "pass" : verdict_status;
+}
+
 cJSON *verdict_summary(sqlite3 *db, const char *run_id)
 {
     cJSON *j = cJSON_CreateObject();
-    long long n[V__MAX] = {0}, total = 0;
+    long long n[V__MAX] = {0};
+    char status[32] = "pending";
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT status, count(*) FROM verdicts WHERE run_id=? GROUP BY status",
+    if (sqlite3_prepare_v2(db, "SELECT verdict_status FROM runs WHERE id=?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            snprintf(status, sizeof status, "%s", api_status((const char *)sqlite3_column_text(st, 0)));
+        sqlite3_finalize(st);
+    }
+    if (strcmp(status, "pending") != 0 &&
+        sqlite3_prepare_v2(db, "SELECT status, count(*) FROM verdicts WHERE run_id=? GROUP BY status",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
         while (sqlite3_step(st) == SQLITE_ROW) {
@@ -43,10 +57,6 @@ cJSON *verdict_summary(sqlite3 *db, const char *run_id)
         }
         sqlite3_finalize(st);
     }
-    for (int i = 0; i < V__MAX; i++) total += n[i];
-    const char *status = n[V_REGRESSION] ? "regression"
-                         : total && n[V_INSUFFICIENT] == total ? "insufficient_baseline"
-                                                               : "pass";
     cJSON_AddStringToObject(j, "status", status);
     for (int i = 0; i < V__MAX; i++) cJSON_AddNumberToObject(j, verdict_status_name[i], (double)n[i]);
     return j;
@@ -55,69 +65,63 @@ cJSON *verdict_summary(sqlite3 *db, const char *run_id)
 enum store_put collector_store_run(sqlite3 *db, const struct collector *col, const rb_run *run,
                                    const char *doc, char *err)
 {
-    enum store_put put = store_insert_run(db, run, doc, err);
-    if (put != STORE_CREATED) return put;
-    verdict_list vl;
-    int rc = analyze_run(db, run->id, &col->aopts, &vl, err);
-    if (rc == 0) {
-        rc = analyze_save(db, &vl, err);
-        verdict_list_cleanup(&vl);
-    }
-    if (rc == 0) rc = cp_refresh_run(db, run->id, err);
-    return rc < 0 ? STORE_ERROR : STORE_CREATED;
+    (void)col;
+    return store_insert_run(db, run, doc, err);
 }
+
+/* How long POST /api/v1/runs?wait=analysis waits for the verdicts, ms. */
+#define WAIT_ANALYSIS_MS 30000
 
 enum MHD_Result api_runs_post(const struct request *r)
 {
     rb_run run;
     char err[RB_ERR_LEN];
-    if (run_from_json(r->body, r->body_len, &run, err) < 0)
+    const char *wait = query_arg(r, "wait");
+    if (wait && strcmp(wait, "analysis") != 0)
+        return respond_error(r->conn, 400, "wait: the only value is 'analysis'");
+    /* The histograms are passed through: validated and summarized, not built. */
+    if (run_decode(r->body, r->body_len, &run, RUN_DECODE_HIST_TEXT, err) < 0)
         return respond_error(r->conn, 400, "%s", err);
 
     /* The canonical form makes "same content" independent of whitespace and
      * key order in the upload. */
     char *doc = run_to_json(&run, 0);
     const struct collector *col = r->col;
-    sqlite3 *db = store_writer_lock(col->st);
     enum MHD_Result ret;
-    unsigned status = 500;
     cJSON *answer = NULL;
-
-    if (store_exec(db, "BEGIN IMMEDIATE", err) < 0) goto fail;
-    enum store_put put = collector_store_run(db, col, &run, doc, err);
-    if (put == STORE_ERROR) goto rollback;
+    /* Committed together with the runs that reach the writer at the same
+     * time, acknowledged after that commit. */
+    enum store_put put = ingest_commit(col, &run, doc, err);
+    if (put == STORE_ERROR) {
+        fprintf(stderr, "redbench serve: ingest of run %s failed: %s\n", run.id, err);
+        ret = respond_error(r->conn, 500, "%s", err);
+        goto out;
+    }
     if (put == STORE_CONFLICT) {
-        store_exec(db, "ROLLBACK", NULL);
-        status = 409;
-        snprintf(err, sizeof err, "run_id %s: a different run with this id is already stored", run.id);
-        goto fail;
+        ret = respond_error(r->conn, 409, "run_id %s: a different run with this id is already stored", run.id);
+        goto out;
     }
-    if (put == STORE_CREATED) {
-        if (store_exec(db, "COMMIT", err) < 0) goto rollback;
-        status = 201;
-    } else {
-        store_exec(db, "ROLLBACK", NULL);
-        status = 200;
-    }
+    unsigned status = put == STORE_CREATED ? 201 : 200;
+    fprintf(stderr, "redbench serve: run %s (%zu results, branch %s): %s\n", run.id,
+            run.n_results, run.branch, put == STORE_CREATED ? "stored" : "already present");
+
+    /* The answer: the run is committed; its verdicts follow from the analysis
+     * thread, or are awaited (bounded) with ?wait=analysis. */
+    int analysed = wait || put == STORE_SAME ? analysis_wait(col, run.id, wait ? WAIT_ANALYSIS_MS : 0) : 0;
     answer = cJSON_CreateObject();
     cJSON_AddStringToObject(answer, "run_id", run.id);
     cJSON_AddStringToObject(answer, "status", put == STORE_CREATED ? "created" : "already_present");
     cJSON_AddNumberToObject(answer, "results", (double)run.n_results);
-    cJSON_AddItemToObject(answer, "verdict", verdict_summary(db, run.id));
+    cJSON_AddStringToObject(answer, "analysis", analysed ? "done" : "pending");
+    if (analysed || put == STORE_SAME) {
+        sqlite3 *rd = store_reader(col->st);
+        cJSON_AddItemToObject(answer, "verdict", verdict_summary(rd, run.id));
+        store_reader_release(col->st, rd);
+    }
     char url[128];
     snprintf(url, sizeof url, "/runs/%s", run.id);
     cJSON_AddStringToObject(answer, "url", url);
-    store_writer_unlock(col->st);
-    fprintf(stderr, "redbench serve: run %s (%zu results, branch %s): %s\n", run.id,
-            run.n_results, run.branch, put == STORE_CREATED ? "stored" : "already present");
     ret = respond_json(r->conn, status, answer);
-    goto out;
-rollback:
-    store_exec(db, "ROLLBACK", NULL);
-fail:
-    store_writer_unlock(col->st);
-    if (status == 500) fprintf(stderr, "redbench serve: ingest of run %s failed: %s\n", run.id, err);
-    ret = respond_error(r->conn, status, "%s", err);
 out:
     free(doc);
     run_cleanup(&run);
@@ -139,15 +143,14 @@ cJSON *runs_list_json(sqlite3 *db, const char *branch, long limit)
 {
     cJSON *arr = cJSON_CreateArray();
     sqlite3_stmt *st;
+    /* The summary columns of runs (migrations/0010_run_summary.sql): no
+     * counting per listed run. */
     if (sqlite3_prepare_v2(db,
-                           "SELECT r.id, r.project, r.branch, r.commit_sha, r.mode, r.started_at, "
-                           "r.target_kind, r.target_version, "
-                           "(SELECT count(*) FROM results x WHERE x.run_id = r.id), "
-                           "(SELECT count(*) FROM verdicts v WHERE v.run_id = r.id AND v.status='regression'), "
-                           "(SELECT count(*) FROM verdicts v WHERE v.run_id = r.id AND v.status='insufficient_baseline'), "
-                           "(SELECT count(*) FROM verdicts v WHERE v.run_id = r.id) "
-                           "FROM runs r WHERE (?1 IS NULL OR r.branch = ?1) "
-                           "ORDER BY r.started_at DESC LIMIT ?2",
+                           "SELECT id, project, branch, commit_sha, mode, started_at, target_kind, "
+                           "target_version, n_results, n_regressions, n_improvements, n_insufficient, "
+                           "verdict_status, analyzed_at "
+                           "FROM runs WHERE (?1 IS NULL OR branch = ?1) "
+                           "ORDER BY started_at DESC LIMIT ?2",
                            -1, &st, NULL) != SQLITE_OK)
         return arr;
     if (branch) sqlite3_bind_text(st, 1, branch, -1, SQLITE_STATIC);
@@ -160,13 +163,17 @@ cJSON *runs_list_json(sqlite3 *db, const char *branch, long limit)
             const unsigned char *t = sqlite3_column_text(st, i);
             cJSON_AddStringToObject(o, names[i], t ? (const char *)t : "");
         }
-        long long reg = sqlite3_column_int64(st, 9), ins = sqlite3_column_int64(st, 10),
-                  tot = sqlite3_column_int64(st, 11);
+        const char *vs = (const char *)sqlite3_column_text(st, 12);
         cJSON_AddNumberToObject(o, "results", (double)sqlite3_column_int64(st, 8));
-        cJSON_AddNumberToObject(o, "regressions", (double)reg);
-        cJSON_AddStringToObject(o, "status", reg ? "regression"
-                                             : tot && ins == tot ? "insufficient_baseline"
-                                                                 : "pass");
+        cJSON_AddNumberToObject(o, "regressions", (double)sqlite3_column_int64(st, 9));
+        cJSON_AddNumberToObject(o, "improvements", (double)sqlite3_column_int64(st, 10));
+        cJSON_AddNumberToObject(o, "insufficient", (double)sqlite3_column_int64(st, 11));
+        cJSON_AddStringToObject(o, "status", api_status(vs));
+        cJSON_AddStringToObject(o, "verdict_status", vs ? vs : "pending");
+        if (sqlite3_column_type(st, 13) == SQLITE_NULL)
+            cJSON_AddNullToObject(o, "analyzed_at");
+        else
+            cJSON_AddStringToObject(o, "analyzed_at", (const char *)sqlite3_column_text(st, 13));
         cJSON_AddItemToArray(arr, o);
     }
     sqlite3_finalize(st);
@@ -217,18 +224,20 @@ enum MHD_Result api_run_get(const struct request *r)
 {
     sqlite3 *db = store_reader(r->col->st);
     sqlite3_stmt *st;
-    cJSON *doc = NULL;
+    cJSON *j = NULL;
     if (sqlite3_prepare_v2(db, "SELECT document FROM runs WHERE id=?", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, r->param, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) doc = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            /* The stored canonical document goes out as it is, not re-parsed. */
+            j = cJSON_CreateObject();
+            cJSON_AddRawToObject(j, "run", (const char *)sqlite3_column_text(st, 0));
+        }
         sqlite3_finalize(st);
     }
-    if (!doc) {
+    if (!j) {
         store_reader_release(r->col->st, db);
         return respond_error(r->conn, 404, "run %s not found", r->param);
     }
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddItemToObject(j, "run", doc);
     cJSON_AddItemToObject(j, "verdict", verdict_summary(db, r->param));
     cJSON_AddItemToObject(j, "verdicts", stored_verdicts_json(db, r->param));
     store_reader_release(r->col->st, db);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "pagecache.h"
 #include "util.h"
 
 #define MET_ROUTES 48   /* route slots; one more counts requests that matched none */
@@ -125,6 +126,15 @@ enum MHD_Result api_metrics(const struct request *r)
     buf_printf(&b, "# HELP redbench_build_info The running redbench version.\n"
                    "# TYPE redbench_build_info gauge\nredbench_build_info{version=\"%s\"} 1\n",
                RB_VERSION);
+    if (r->col->pcache) {
+        uint64_t hits, misses;
+        pagecache_counts(r->col->pcache, &hits, &misses);
+        buf_printf(&b, "# HELP redbench_page_cache_hits_total GET answers served from the page cache.\n"
+                       "# TYPE redbench_page_cache_hits_total counter\nredbench_page_cache_hits_total %llu\n"
+                       "# HELP redbench_page_cache_misses_total Cacheable GET answers that were made anew.\n"
+                       "# TYPE redbench_page_cache_misses_total counter\nredbench_page_cache_misses_total %llu\n",
+                   (unsigned long long)hits, (unsigned long long)misses);
+    }
     buf_printf(&b, "# HELP redbench_runs_ingested_total Runs stored through POST /api/v1/runs since start.\n"
                    "# TYPE redbench_runs_ingested_total counter\nredbench_runs_ingested_total %lu\n",
                atomic_load(&met.runs_ingested));
@@ -182,6 +192,23 @@ enum MHD_Result api_metrics(const struct request *r)
                        "is past its next due time (0: none overdue).\n"
                        "# TYPE redbench_schedule_lag_seconds gauge\nredbench_schedule_lag_seconds %.3f\n",
                    (double)lag_ms / 1000);
+    {
+        long long aq;
+        double alag;
+        unsigned long long adone;
+        analysis_gauges(r->col, &aq, &alag, &adone);
+        if (aq >= 0)
+            buf_printf(&b, "# HELP redbench_analysis_queue_runs Runs committed and not analysed yet "
+                           "(verdict_status 'pending').\n"
+                           "# TYPE redbench_analysis_queue_runs gauge\nredbench_analysis_queue_runs %lld\n"
+                           "# HELP redbench_analysis_lag_seconds Age of the oldest pending run's commit "
+                           "(0: none pending).\n"
+                           "# TYPE redbench_analysis_lag_seconds gauge\nredbench_analysis_lag_seconds %.3f\n",
+                       aq, alag);
+        buf_printf(&b, "# HELP redbench_analysis_runs_total Runs analysed since start.\n"
+                       "# TYPE redbench_analysis_runs_total counter\nredbench_analysis_runs_total %llu\n",
+                   adone);
+    }
     buf_printf(&b, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
                    "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %llu\n",
                rss_bytes());

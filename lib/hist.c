@@ -219,6 +219,25 @@ static size_t put_varint(unsigned char *p, uint64_t v)
     return n;
 }
 
+/* "h1:" + base64 of raw[0..n): a malloc'd string. */
+static char *encode_text(const unsigned char *raw, size_t n)
+{
+    char *out = xmalloc(PREFIX_LEN + (n + 2) / 3 * 4 + 1);
+    memcpy(out, prefix, PREFIX_LEN);
+    char *o = out + PREFIX_LEN;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t w = (uint32_t)raw[i] << 16;
+        if (i + 1 < n) w |= (uint32_t)raw[i + 1] << 8;
+        if (i + 2 < n) w |= raw[i + 2];
+        *o++ = b64chars[(w >> 18) & 63];
+        *o++ = b64chars[(w >> 12) & 63];
+        *o++ = i + 1 < n ? b64chars[(w >> 6) & 63] : '=';
+        *o++ = i + 2 < n ? b64chars[w & 63] : '=';
+    }
+    *o = '\0';
+    return out;
+}
+
 char *hist_encode(const hist *h)
 {
     size_t nonzero = 0, first, end;
@@ -236,20 +255,7 @@ char *hist_encode(const hist *h)
         n += put_varint(raw + n, h->counts[i]);
         prev = i;
     }
-
-    char *out = xmalloc(PREFIX_LEN + (n + 2) / 3 * 4 + 1);
-    memcpy(out, prefix, PREFIX_LEN);
-    char *o = out + PREFIX_LEN;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t w = (uint32_t)raw[i] << 16;
-        if (i + 1 < n) w |= (uint32_t)raw[i + 1] << 8;
-        if (i + 2 < n) w |= raw[i + 2];
-        *o++ = b64chars[(w >> 18) & 63];
-        *o++ = b64chars[(w >> 12) & 63];
-        *o++ = i + 1 < n ? b64chars[(w >> 6) & 63] : '=';
-        *o++ = i + 2 < n ? b64chars[w & 63] : '=';
-    }
-    *o = '\0';
+    char *out = encode_text(raw, n);
     free(raw);
     return out;
 }
@@ -328,93 +334,182 @@ static int get_varint(const unsigned char *p, size_t n, size_t *pos, uint64_t *v
     return 0;
 }
 
-hist *hist_decode(const char *s, char *err)
+/* A decoded encoding: min, max and the non-empty buckets in increasing index order. */
+struct pairs {
+    uint64_t min, max, total;
+    size_t n;
+    size_t *idx;        /* owned */
+    uint64_t *count;    /* owned */
+};
+
+static void pairs_cleanup(struct pairs *p)
 {
-    hist *h = NULL;
+    free(p->idx);
+    free(p->count);
+}
+
+/* Decodes and validates s into p (which the caller cleans up, also on failure); 0 or -1
+ * with err. The one validation behind hist_decode and hist_decode_summary. */
+static int pairs_decode(const char *s, struct pairs *p, char *err)
+{
     unsigned char *raw = NULL;
     size_t n = 0, pos = 0;
+    int rc = -1;
+    memset(p, 0, sizeof *p);
 
     if (strncmp(s, prefix, PREFIX_LEN) != 0) {
         rb_err(err, "bad prefix: expected \"%s\"", prefix);
-        goto fail;
+        goto out;
     }
     s += PREFIX_LEN;
     size_t len = strnlen(s, (RAW_MAX + 2) / 3 * 4 + 1);
     if (len > (RAW_MAX + 2) / 3 * 4) {
         rb_err(err, "encoding too long: more than %zu base64 characters",
                (RAW_MAX + 2) / 3 * 4);
-        goto fail;
+        goto out;
     }
-    if (b64_decode(s, len, &raw, &n, err)) goto fail;
+    if (b64_decode(s, len, &raw, &n, err)) goto out;
 
     uint64_t min, max;
-    if (get_varint(raw, n, &pos, &min, "min", err)) goto fail;
-    if (get_varint(raw, n, &pos, &max, "max", err)) goto fail;
+    if (get_varint(raw, n, &pos, &min, "min", err)) goto out;
+    if (get_varint(raw, n, &pos, &max, "max", err)) goto out;
 
-    h = hist_new();
-    size_t next = 0, first = NBUCKETS, last = 0; /* next: lowest index the next bucket may use */
+    /* Every pair takes at least 2 bytes. */
+    size_t cap = (n - pos) / 2 + 1;
+    p->idx = xmalloc(cap * sizeof *p->idx);
+    p->count = xmalloc(cap * sizeof *p->count);
+    size_t next = 0; /* next: lowest index the next bucket may use */
     while (pos < n) {
         size_t at = pos;
         uint64_t delta, count;
-        if (get_varint(raw, n, &pos, &delta, "index delta", err)) goto fail;
-        if (get_varint(raw, n, &pos, &count, "count", err)) goto fail;
+        if (get_varint(raw, n, &pos, &delta, "index delta", err)) goto out;
+        if (get_varint(raw, n, &pos, &count, "count", err)) goto out;
         if (delta == 0) {
             rb_err(err, "zero index delta at byte %zu", at);
-            goto fail;
+            goto out;
         }
         if (delta - 1 >= (uint64_t)(NBUCKETS - next)) {
             rb_err(err, "bucket index out of range at byte %zu: index delta %llu goes past %d", at,
                    (unsigned long long)delta, NBUCKETS - 1);
-            goto fail;
+            goto out;
         }
         if (count == 0) {
             rb_err(err, "zero count for bucket at byte %zu", at);
-            goto fail;
+            goto out;
         }
-        if (count > UINT64_MAX - h->total) {
+        if (count > UINT64_MAX - p->total) {
             rb_err(err, "total count overflows 64 bits at byte %zu", at);
-            goto fail;
+            goto out;
         }
         size_t i = next + (size_t)(delta - 1);
-        h->counts[i] = count;
-        h->total += count;
-        if (first == NBUCKETS) first = i;
-        last = i;
+        p->idx[p->n] = i;
+        p->count[p->n++] = count;
+        p->total += count;
         next = i + 1;
     }
 
-    if (!h->total) {
+    if (!p->total) {
         if (min || max) {
             rb_err(err, "empty histogram with non-zero min %llu / max %llu",
                    (unsigned long long)min, (unsigned long long)max);
-            goto fail;
+            goto out;
         }
     } else {
         uint64_t flo, fhi, llo, lhi;
-        bucket_bounds(first, &flo, &fhi);
-        bucket_bounds(last, &llo, &lhi);
+        bucket_bounds(p->idx[0], &flo, &fhi);
+        bucket_bounds(p->idx[p->n - 1], &llo, &lhi);
         if (min < flo || min > fhi) {
             rb_err(err, "min %llu is not in the first bucket [%llu, %llu]",
                    (unsigned long long)min, (unsigned long long)flo, (unsigned long long)fhi);
-            goto fail;
+            goto out;
         }
         if (max < llo || max > lhi) {
             rb_err(err, "max %llu is not in the last bucket [%llu, %llu]",
                    (unsigned long long)max, (unsigned long long)llo, (unsigned long long)lhi);
-            goto fail;
+            goto out;
         }
         if (min > max) { /* only possible when both share one bucket */
             rb_err(err, "min %llu > max %llu", (unsigned long long)min, (unsigned long long)max);
-            goto fail;
+            goto out;
         }
-        h->min = min;
-        h->max = max;
     }
+    p->min = min;
+    p->max = max;
+    rc = 0;
+out:
     free(raw);
-    return h;
+    return rc;
+}
 
-fail:
+hist *hist_decode(const char *s, char *err)
+{
+    struct pairs p;
+    hist *h = NULL;
+    if (pairs_decode(s, &p, err) == 0) {
+        h = hist_new();
+        for (size_t k = 0; k < p.n; k++) h->counts[p.idx[k]] = p.count[k];
+        h->total = p.total;
+        if (p.total) {
+            h->min = p.min;
+            h->max = p.max;
+        }
+    }
+    pairs_cleanup(&p);
+    return h;
+}
+
+/* hist_percentile's nearest rank of p (0 < p < 100) among total values. */
+static uint64_t rank_of(double p, uint64_t total)
+{
+    double r = p / 100.0 * (double)total;
+    double c = ceil(r - r * 1e-12);
+    return c < 1 ? 1 : c >= (double)total ? total : (uint64_t)c;
+}
+
+int hist_decode_summary(const char *s, hist_summary *sum, char **canon, char *err)
+{
+    struct pairs p;
+    memset(sum, 0, sizeof *sum);
+    if (pairs_decode(s, &p, err) < 0) {
+        pairs_cleanup(&p);
+        return -1;
+    }
+    static const double pct[] = {50, 90, 95, 99, 99.9};
+    uint64_t *out[] = {&sum->p50, &sum->p90, &sum->p95, &sum->p99, &sum->p999};
+    if (p.total) {
+        sum->count = p.total;
+        sum->min = p.min;
+        sum->max = p.max;
+        /* The same sums in the same order as hist_mean, the same walk as hist_percentile. */
+        double total = 0;
+        for (size_t k = 0; k < p.n; k++) total += midpoint(p.idx[k]) * (double)p.count[k];
+        sum->mean = total / (double)p.total;
+        for (size_t q = 0; q < sizeof pct / sizeof pct[0]; q++) {
+            uint64_t rank = rank_of(pct[q], p.total), seen = 0;
+            *out[q] = p.max;
+            for (size_t k = 0; k < p.n; k++) {
+                seen += p.count[k];
+                if (seen < rank) continue;
+                uint64_t lo, hi;
+                bucket_bounds(p.idx[k], &lo, &hi);
+                if (hi > p.max) hi = p.max;
+                if (hi < p.min) hi = p.min;
+                *out[q] = hi;
+                break;
+            }
+        }
+    }
+    unsigned char *raw = xmalloc(VARINT_MAX * (2 + 2 * p.n));
+    size_t n = 0, prev = (size_t)-1;
+    n += put_varint(raw + n, p.total ? p.min : 0);
+    n += put_varint(raw + n, p.total ? p.max : 0);
+    for (size_t k = 0; k < p.n; k++) {
+        n += put_varint(raw + n, (uint64_t)(p.idx[k] - prev));
+        n += put_varint(raw + n, p.count[k]);
+        prev = p.idx[k];
+    }
+    *canon = encode_text(raw, n);
     free(raw);
-    hist_free(h);
-    return NULL;
+    pairs_cleanup(&p);
+    return 0;
 }

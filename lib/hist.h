@@ -86,4 +86,19 @@ char *hist_encode(const hist *h);
  * Safe on arbitrary input; s must be NUL-terminated. */
 hist *hist_decode(const char *s, char *err);
 
+/* What the collector needs of a histogram it only passes through: its count, extremes, mean
+ * and the percentiles of result_summarize(), equal to hist_count/min/max/mean and
+ * hist_percentile(h, 50/90/95/99/99.9) of the decoded histogram. */
+typedef struct hist_summary {
+    uint64_t count, min, max;
+    double mean;
+    uint64_t p50, p90, p95, p99, p999;
+} hist_summary;
+
+/* Validates s exactly as hist_decode() does (same errors, into err) without allocating a
+ * histogram: O(non-empty buckets) time and memory. On success fills *sum and sets *canon to a
+ * malloc'd string the caller frees: the canonical encoding, equal to
+ * hist_encode(hist_decode(s)). Returns 0, or -1 (nothing allocated). */
+int hist_decode_summary(const char *s, hist_summary *sum, char **canon, char *err);
+
 #endif

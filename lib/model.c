@@ -45,17 +45,58 @@ int run_id_valid(const char *id)
     return 1;
 }
 
-/* Adds v as a JSON number printed with the fewest digits (15, 16 or 17) that
- * read back to the same double, so that decoding and re-encoding a document
- * reproduces it exactly (cJSON alone may print 15 digits that do not). */
+/* Writes |u| / 10^d in fixed notation (d >= 0 decimals), with sign. */
+static void put_fixed(char *out, int neg, unsigned long long u, int d)
+{
+    char tmp[32];
+    int k = 0, o = 0;
+    do {
+        tmp[k++] = (char)('0' + u % 10);
+        if (k == d) tmp[k++] = '.';
+    } while ((u /= 10) > 0 || k <= d);
+    if (tmp[k - 1] == '.') tmp[k++] = '0'; /* 0.xxx */
+    if (neg) out[o++] = '-';
+    while (k) out[o++] = tmp[--k];
+    out[o] = '\0';
+}
+
+void run_fmt_num(char *out, double v)
+{
+    static const double p10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+    if (!isfinite(v)) {
+        snprintf(out, 40, "null");
+        return;
+    }
+    /* Fast paths for the common figures, with the text "%.15g" prints (which
+     * reads back exactly): whole numbers below 1e15, and numbers that are the
+     * double nearest to k / 10^d (d <= 6, |k| < 1e15, |v| >= 1e-4: fixed
+     * notation, no trailing zero as d is the smallest that works). */
+    double a = fabs(v);
+    if (a < 1e15 && (a >= 1e-4 || v == 0)) {
+        for (int d = 0; d <= 6; d++) {
+            double x = a * p10[d];
+            if (x >= 1e15) break;
+            double k = nearbyint(x);
+            if (k / p10[d] != a) continue;
+            if (d == 0 && v == 0) {
+                snprintf(out, 40, signbit(v) ? "-0" : "0");
+                return;
+            }
+            put_fixed(out, v < 0, (unsigned long long)k, d);
+            return;
+        }
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, 40, "%.*g", prec, v);
+        if (strtod(out, NULL) == v) break;
+    }
+}
+
+/* Adds v as a JSON number printed by run_fmt_num. */
 static void add_num(cJSON *o, const char *k, double v)
 {
     char tmp[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-        if (strtod(tmp, NULL) == v) break;
-    }
-    if (!isfinite(v)) snprintf(tmp, sizeof tmp, "null");
+    run_fmt_num(tmp, v);
     cJSON_AddItemToObject(o, k, cJSON_CreateRaw(tmp));
 }
 
@@ -68,6 +109,7 @@ void run_cleanup(rb_run *r)
 {
     for (size_t i = 0; i < r->n_results; i++) {
         hist_free(r->results[i].latency);
+        free(r->results[i].latency_text);
         free(r->results[i].samples);
         free(r->results[i].params);
         free(r->results[i].metrics);
@@ -214,7 +256,9 @@ char *kv_json(const rb_kv *kv, size_t n, int numeric)
     return copy;
 }
 
-char *run_to_json(const rb_run *r, int pretty)
+/* The document as a cJSON tree (pretty printing); run_to_json(r, 0) writes
+ * the same text directly. */
+static cJSON *run_to_cjson(const rb_run *r)
 {
     cJSON *root = cJSON_CreateObject();
     add_num(root, "schema_version", RB_SCHEMA_VERSION);
@@ -278,9 +322,13 @@ char *run_to_json(const rb_run *r, int pretty)
         add_num(lat, "p999", res->p999_us);
         add_num(lat, "max", res->max_us);
         add_num(lat, "mean", res->mean_us);
-        char *enc = res->latency ? hist_encode(res->latency) : xstrdup("");
-        cJSON_AddStringToObject(o, "latency_hist", enc);
-        free(enc);
+        if (res->latency || !res->latency_text) {
+            char *enc = res->latency ? hist_encode(res->latency) : xstrdup("");
+            cJSON_AddStringToObject(o, "latency_hist", enc);
+            free(enc);
+        } else {
+            cJSON_AddStringToObject(o, "latency_hist", res->latency_text);
+        }
         if (res->server.present) {
             cJSON *sv = cJSON_AddObjectToObject(o, "server");
             for (int m = 0; m < SRV__MAX; m++)
@@ -296,12 +344,209 @@ char *run_to_json(const rb_run *r, int pretty)
         }
         cJSON_AddItemToArray(arr, o);
     }
-    char *out = pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    if (!out) abort(); /* cJSON only fails on allocation */
-    char *copy = xstrdup(out);
-    cJSON_free(out);
-    return copy;
+    return root;
+}
+
+/* ---- the canonical (unformatted) text, written directly: byte for byte what
+ * cJSON_PrintUnformatted prints of run_to_cjson's tree, without building it
+ * (tests/unit/test_model_canon.c compares the two) ---- */
+
+/* A JSON string as cJSON escapes it: '"', '\\', \b \f \n \r \t, other bytes
+ * below 0x20 as \u00xx; everything else as is. */
+static void put_str(buf *b, const char *s)
+{
+    buf_append(b, "\"", 1);
+    const char *run = s;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 32 && *p != '"' && *p != '\\') continue;
+        buf_append(b, run, (size_t)((const char *)p - run));
+        char esc[8];
+        switch (*p) {
+        case '"': buf_append(b, "\\\"", 2); break;
+        case '\\': buf_append(b, "\\\\", 2); break;
+        case '\b': buf_append(b, "\\b", 2); break;
+        case '\f': buf_append(b, "\\f", 2); break;
+        case '\n': buf_append(b, "\\n", 2); break;
+        case '\r': buf_append(b, "\\r", 2); break;
+        case '\t': buf_append(b, "\\t", 2); break;
+        default:
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            buf_append(b, esc, 6);
+        }
+        run = (const char *)p + 1;
+    }
+    buf_append(b, run, strlen(run));
+    buf_append(b, "\"", 1);
+}
+
+/* ,"key": (the comma unless first in its object) */
+static void put_key(buf *b, const char *k, int *first)
+{
+    if (!*first) buf_append(b, ",", 1);
+    *first = 0;
+    put_str(b, k);
+    buf_append(b, ":", 1);
+}
+
+static void put_kstr(buf *b, const char *k, const char *v, int *first)
+{
+    put_key(b, k, first);
+    put_str(b, v);
+}
+
+static void put_knum(buf *b, const char *k, double v, int *first)
+{
+    char tmp[40];
+    put_key(b, k, first);
+    run_fmt_num(tmp, v);
+    buf_puts(b, tmp);
+}
+
+/* A kv array as kv_to_json orders and types it. */
+static void put_kv(buf *b, const rb_kv *unsorted, size_t n, int numeric)
+{
+    rb_kv *kv = xmalloc((n ? n : 1) * sizeof *kv);
+    if (n) memcpy(kv, unsorted, n * sizeof *kv);
+    qsort(kv, n, sizeof *kv, kv_cmp);
+    int first = 1;
+    buf_append(b, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (numeric)
+            put_knum(b, kv[i].key, strtod(kv[i].value, NULL), &first);
+        else
+            put_kstr(b, kv[i].key, kv[i].value, &first);
+    }
+    buf_append(b, "}", 1);
+    free(kv);
+}
+
+static void put_result(buf *b, const rb_result *res)
+{
+    int f = 1;
+    buf_append(b, "{", 1);
+    put_kstr(b, "status", res->status[0] ? res->status : "ok", &f);
+    if (res->error[0]) put_kstr(b, "error", res->error, &f);
+    put_kstr(b, "scenario", res->scenario, &f);
+    put_kstr(b, "op", res->op, &f);
+    put_kstr(b, "data_type", res->data_type, &f);
+    put_knum(b, "concurrency", (double)res->concurrency, &f);
+    put_knum(b, "pipeline", (double)res->pipeline, &f);
+    put_knum(b, "value_size", (double)res->value_size, &f);
+    put_knum(b, "dataset_size", (double)res->dataset_size, &f);
+    if (res->n_params) {
+        put_key(b, "params", &f);
+        put_kv(b, res->params, res->n_params, 0);
+    }
+    put_knum(b, "requests", (double)res->requests, &f);
+    put_knum(b, "errors", (double)res->errors, &f);
+    put_knum(b, "ops_per_sec", res->ops_per_sec, &f);
+    put_key(b, "samples", &f);
+    buf_append(b, "[", 1);
+    for (size_t k = 0; k < res->n_samples; k++) {
+        const rb_sample *sm = &res->samples[k];
+        int g = 1;
+        buf_puts(b, k ? ",{" : "{");
+        put_knum(b, "ops_per_sec", sm->ops_per_sec, &g);
+        put_knum(b, "requests", (double)sm->requests, &g);
+        put_knum(b, "errors", (double)sm->errors, &g);
+        put_knum(b, "seconds", sm->seconds, &g);
+        put_knum(b, "p50_us", sm->p50_us, &g);
+        put_knum(b, "p99_us", sm->p99_us, &g);
+        buf_append(b, "}", 1);
+    }
+    buf_append(b, "]", 1);
+    put_key(b, "latency_us", &f);
+    int g = 1;
+    buf_append(b, "{", 1);
+    put_knum(b, "p50", res->p50_us, &g);
+    put_knum(b, "p90", res->p90_us, &g);
+    put_knum(b, "p95", res->p95_us, &g);
+    put_knum(b, "p99", res->p99_us, &g);
+    put_knum(b, "p999", res->p999_us, &g);
+    put_knum(b, "max", res->max_us, &g);
+    put_knum(b, "mean", res->mean_us, &g);
+    buf_append(b, "}", 1);
+    if (res->latency || !res->latency_text) {
+        char *enc = res->latency ? hist_encode(res->latency) : xstrdup("");
+        put_kstr(b, "latency_hist", enc, &f);
+        free(enc);
+    } else {
+        put_kstr(b, "latency_hist", res->latency_text, &f);
+    }
+    if (res->server.present) {
+        put_key(b, "server", &f);
+        g = 1;
+        buf_append(b, "{", 1);
+        for (int m = 0; m < SRV__MAX; m++) put_knum(b, srv_metric_info[m].name, res->server.v[m], &g);
+        buf_append(b, "}", 1);
+    }
+    if (res->n_metrics) {
+        rb_metric *ms = xmalloc(res->n_metrics * sizeof *ms);
+        memcpy(ms, res->metrics, res->n_metrics * sizeof *ms);
+        qsort(ms, res->n_metrics, sizeof *ms, metric_cmp);
+        put_key(b, "metrics", &f);
+        g = 1;
+        buf_append(b, "{", 1);
+        for (size_t k = 0; k < res->n_metrics; k++) put_knum(b, ms[k].name, ms[k].value, &g);
+        buf_append(b, "}", 1);
+        free(ms);
+    }
+    buf_append(b, "}", 1);
+}
+
+char *run_to_json(const rb_run *r, int pretty)
+{
+    if (pretty) {
+        cJSON *root = run_to_cjson(r);
+        char *out = cJSON_Print(root);
+        cJSON_Delete(root);
+        if (!out) abort(); /* cJSON only fails on allocation */
+        char *copy = xstrdup(out);
+        cJSON_free(out);
+        return copy;
+    }
+    buf b;
+    buf_init(&b, (size_t)1 << 30);
+    int f = 1;
+    buf_append(&b, "{", 1);
+    put_knum(&b, "schema_version", RB_SCHEMA_VERSION, &f);
+    put_kstr(&b, "run_id", r->id, &f);
+    put_kstr(&b, "status", r->status[0] ? r->status : "complete", &f);
+    put_kstr(&b, "project", r->project, &f);
+    put_kstr(&b, "branch", r->branch, &f);
+    put_kstr(&b, "commit", r->commit, &f);
+    put_kstr(&b, "mode", r->mode, &f);
+    put_kstr(&b, "client_region", r->client_region, &f);
+    put_kstr(&b, "server_region", r->server_region, &f);
+    put_kstr(&b, "started_at", r->started_at, &f);
+    put_kstr(&b, "ended_at", r->ended_at, &f);
+    int g = 1;
+    put_key(&b, "target", &f);
+    buf_append(&b, "{", 1);
+    put_kstr(&b, "kind", r->target_kind, &g);
+    put_kstr(&b, "version", r->target_version, &g);
+    put_kstr(&b, "address", r->target_address, &g);
+    put_kstr(&b, "preset", r->target_preset, &g);
+    put_key(&b, "config", &g);
+    put_kv(&b, r->config, r->n_config, 0);
+    buf_append(&b, "}", 1);
+    g = 1;
+    put_key(&b, "runner", &f);
+    buf_append(&b, "{", 1);
+    put_kstr(&b, "version", r->runner_version, &g);
+    put_kstr(&b, "host", r->runner_host, &g);
+    put_key(&b, "commands", &g);
+    put_kv(&b, r->commands, r->n_commands, 1);
+    buf_append(&b, "}", 1);
+    put_key(&b, "results", &f);
+    buf_append(&b, "[", 1);
+    for (size_t i = 0; i < r->n_results; i++) {
+        if (i) buf_append(&b, ",", 1);
+        put_result(&b, &r->results[i]);
+    }
+    buf_append(&b, "]}", 2);
+    if (b.toobig) abort(); /* no cap: only allocation fails, and xmalloc aborts first */
+    return buf_take(&b);
 }
 
 /* ---- decoding with field-level errors ---- */
@@ -443,7 +688,7 @@ static int normalize_time(char *s)
     return 0;
 }
 
-static int decode_result(const cJSON *o, size_t idx, rb_result *res, char *err)
+static int decode_result(const cJSON *o, size_t idx, rb_result *res, unsigned flags, char *err)
 {
     char path[48];
     snprintf(path, sizeof path, "results[%zu].", idx);
@@ -519,9 +764,16 @@ static int decode_result(const cJSON *o, size_t idx, rb_result *res, char *err)
     if (!h) return rb_err(err, "%slatency_hist: required field is missing", path);
     if (!cJSON_IsString(h)) return rb_err(err, "%slatency_hist: must be a string", path);
     char herr[RB_ERR_LEN];
-    res->latency = hist_decode(h->valuestring, herr);
-    if (!res->latency) return rb_err(err, "%slatency_hist: %s", path, herr);
-    if (hist_count(res->latency) == 0) {
+    hist_summary hs = {0};
+    if (flags & RUN_DECODE_HIST_TEXT) {
+        if (hist_decode_summary(h->valuestring, &hs, &res->latency_text, herr) < 0)
+            return rb_err(err, "%slatency_hist: %s", path, herr);
+    } else {
+        res->latency = hist_decode(h->valuestring, herr);
+        if (!res->latency) return rb_err(err, "%slatency_hist: %s", path, herr);
+        hs.count = hist_count(res->latency);
+    }
+    if (hs.count == 0) {
         /* No histogram (imported results): the given summary stands. */
         const cJSON *lat = cJSON_GetObjectItemCaseSensitive(o, "latency_us");
         if (lat) {
@@ -550,6 +802,15 @@ static int decode_result(const cJSON *o, size_t idx, rb_result *res, char *err)
         }
     }
     result_summarize(res);
+    if (hs.count && !res->latency) { /* as result_summarize does from the histogram */
+        res->p50_us = (double)hs.p50 / 1e3;
+        res->p90_us = (double)hs.p90 / 1e3;
+        res->p95_us = (double)hs.p95 / 1e3;
+        res->p99_us = (double)hs.p99 / 1e3;
+        res->p999_us = (double)hs.p999 / 1e3;
+        res->max_us = (double)hs.max / 1e3;
+        res->mean_us = hs.mean / 1e3;
+    }
     return 0;
 }
 
@@ -562,6 +823,11 @@ static int keyed_cmp(const void *a, const void *b)
 }
 
 int run_from_json(const char *json, size_t len, rb_run *r, char *err)
+{
+    return run_decode(json, len, r, 0, err);
+}
+
+int run_decode(const char *json, size_t len, rb_run *r, unsigned flags, char *err)
 {
     run_init(r);
     /* cJSON turns \u0000 into a NUL that silently cuts the string short. */
@@ -665,7 +931,7 @@ int run_from_json(const char *json, size_t len, rb_run *r, char *err)
     size_t idx = 0;
     const cJSON *o;
     cJSON_ArrayForEach(o, res) {
-        if (decode_result(o, idx, run_add_result(r), err) < 0) goto out;
+        if (decode_result(o, idx, run_add_result(r), flags, err) < 0) goto out;
         idx++;
     }
     /* Two results of one run may not share a series: keys computed once and

@@ -71,6 +71,8 @@ typedef struct rb_result {
     double ops_per_sec;         /* mean over samples */
     double p50_us, p90_us, p95_us, p99_us, p999_us, max_us, mean_us;
     hist *latency;              /* owned; merged over iterations, ns */
+    char *latency_text;         /* owned; run_decode(RUN_DECODE_HIST_TEXT) only: the canonical
+                                 * "h1:" encoding, latency then NULL; NULL otherwise */
     rb_sample *samples;         /* owned array of n_samples */
     size_t n_samples;
     rb_server_delta server;
@@ -127,6 +129,11 @@ void result_summarize(rb_result *res);
  * (docs/result-format.md). */
 void result_series_key(const rb_run *run, const rb_result *res, char *out, size_t len);
 
+/* A number as the run document writes it (out: 40 bytes): the fewest
+ * digits, 15 to 17 ("%.15g" .. "%.17g"), that read back to v exactly, so a
+ * decoded and re-encoded document is unchanged; "null" if not finite. */
+void run_fmt_num(char *out, double v);
+
 /* Encodes the run as JSON: a malloc'd string the caller frees. */
 char *run_to_json(const rb_run *r, int pretty);
 
@@ -135,5 +142,14 @@ char *run_to_json(const rb_run *r, int pretty);
  * the field ("results[2].concurrency: must be a positive integer") and leaves
  * r initialized but empty. */
 int run_from_json(const char *json, size_t len, rb_run *r, char *err);
+
+/* run_decode flags. RUN_DECODE_HIST_TEXT: for a run that is only passed
+ * through (the collector's ingest): each result's histogram is validated and
+ * summarized without being built; latency stays NULL and latency_text holds
+ * its canonical encoding, which run_to_json and store_insert_run use as is.
+ * The decoded figures equal run_from_json's. */
+enum { RUN_DECODE_HIST_TEXT = 1 };
+/* run_from_json with flags (0: the same as run_from_json). */
+int run_decode(const char *json, size_t len, rb_run *r, unsigned flags, char *err);
 
 #endif

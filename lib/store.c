@@ -18,6 +18,7 @@ struct store {
     int reader_busy[STORE_READERS];
     pthread_mutex_t rlock;
     pthread_cond_t rfree;
+    _Atomic uint64_t generation;    /* writer sessions ended: see store_generation */
 };
 
 int store_exec(sqlite3 *db, const char *sql, char *err)
@@ -156,7 +157,13 @@ sqlite3 *store_writer_lock(store *s)
 
 void store_writer_unlock(store *s)
 {
+    s->generation++;
     pthread_mutex_unlock(&s->wlock);
+}
+
+uint64_t store_generation(store *s)
+{
+    return s->generation;
 }
 
 sqlite3 *store_reader(store *s)
@@ -218,7 +225,8 @@ enum store_put store_insert_run(sqlite3 *db, const rb_run *run, const char *docu
                            "INSERT INTO runs(id, project, branch, commit_sha, mode, client_region, "
                            "server_region, started_at, ended_at, target_kind, target_version, "
                            "target_address, target_preset, target_config, runner_version, runner_host, "
-                           "commands, document, status, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+                           "commands, document, status, n_results, ingested_at) "
+                           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
                            "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
                            -1, &st, NULL) != SQLITE_OK)
         goto sqlerr;
@@ -229,6 +237,7 @@ enum store_put store_insert_run(sqlite3 *db, const rb_run *run, const char *docu
                           document, run->status[0] ? run->status : "complete"};
     for (int i = 0; i < (int)(sizeof cols / sizeof cols[0]); i++)
         sqlite3_bind_text(st, i + 1, cols[i], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, (int)(sizeof cols / sizeof cols[0]) + 1, (sqlite3_int64)run->n_results);
     if (step_done(db, st, err) < 0) goto out;
 
     /* The column list follows the server metric table, so adding a metric
@@ -259,7 +268,8 @@ enum store_put store_insert_run(sqlite3 *db, const rb_run *run, const char *docu
         const rb_result *res = &run->results[i];
         char key[RB_SERIES_KEY_LEN];
         result_series_key(run, res, key, sizeof key);
-        char *h = hist_encode(res->latency);
+        /* A passed-through histogram is stored as decoded (encoded once, by the runner). */
+        char *h = res->latency_text ? NULL : res->latency ? hist_encode(res->latency) : xstrdup("");
         sqlite3_reset(rs);
         sqlite3_clear_bindings(rs);
         int c = 1;
@@ -278,7 +288,10 @@ enum store_put store_insert_run(sqlite3 *db, const rb_run *run, const char *docu
                                res->p99_us, res->p999_us, res->max_us, res->mean_us};
         for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++)
             sqlite3_bind_double(rs, c++, nums[k]);
-        sqlite3_bind_text(rs, c++, h, -1, free);
+        if (h)
+            sqlite3_bind_text(rs, c++, h, -1, free);
+        else
+            sqlite3_bind_text(rs, c++, res->latency_text, -1, SQLITE_STATIC);
         sqlite3_bind_text(rs, c++, res->status[0] ? res->status : "ok", -1, SQLITE_STATIC);
         sqlite3_bind_text(rs, c++, res->error, -1, SQLITE_STATIC);
         sqlite3_bind_text(rs, c++, kv_json(res->params, res->n_params, 0), -1, free);

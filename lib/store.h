@@ -4,6 +4,7 @@
 #define RB_STORE_H
 
 #include <sqlite3.h>
+#include <stdint.h>
 
 #include "model.h"
 
@@ -29,6 +30,11 @@ void store_close(store *s);
 sqlite3 *store_writer_lock(store *s);
 void store_writer_unlock(store *s);
 
+/* A number that grows each time the writer is unlocked, so after every write
+ * this process made (cached answers compare it: collector/pagecache.h).
+ * Writes by other processes do not move it. Thread-safe. */
+uint64_t store_generation(store *s);
+
 /* A reader connection from the pool (waits for a free one); give it back
  * with store_reader_release(). */
 sqlite3 *store_reader(store *s);
@@ -46,7 +52,11 @@ enum store_put {
 };
 
 /* Inserts run (whose canonical JSON is document) with its results and samples
- * through db, which must be inside a transaction the caller owns. */
+ * through db, which must be inside a transaction the caller owns. The run's
+ * row gets n_results and starts unanalysed (verdict_status 'pending',
+ * analyzed_at NULL: migrations/0010_run_summary.sql); a result's histogram
+ * is stored from latency_text when the run was decoded with
+ * RUN_DECODE_HIST_TEXT, else encoded from latency. */
 enum store_put store_insert_run(sqlite3 *db, const rb_run *run, const char *document, char *err);
 
 /* Runs sql (no results expected) on db; 0 or -1 with err. */

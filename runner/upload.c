@@ -14,7 +14,8 @@
 #include "httpc.h"
 #include "util.h"
 
-#define UPLOAD_TIMEOUT_MS 30000
+/* Above the collector's 30 s wait for the verdicts (?wait=analysis). */
+#define UPLOAD_TIMEOUT_MS 60000
 #define UPLOAD_MAX_REPLY (1 << 20)
 
 enum upload_status upload_run(const char *collector, const char *token, const char *json,
@@ -23,7 +24,9 @@ enum upload_status upload_run(const char *collector, const char *token, const ch
     char url[1024];
     size_t cl = strlen(collector);
     while (cl > 0 && collector[cl - 1] == '/') cl--;
-    snprintf(url, sizeof url, "%.*s/api/v1/runs", (int)cl, collector);
+    /* wait=analysis: the answer carries the verdicts, as before the collector
+     * judged runs after their commit (docs/api.md). */
+    snprintf(url, sizeof url, "%.*s/api/v1/runs?wait=analysis", (int)cl, collector);
     httpc_resp r;
     char herr[RB_ERR_LEN];
     if (httpc_request("POST", url, token, "application/json", json, len, UPLOAD_TIMEOUT_MS,
@@ -37,12 +40,17 @@ enum upload_status upload_run(const char *collector, const char *token, const ch
     if (r.status == 200 || r.status == 201) {
         const cJSON *ss = cJSON_GetObjectItemCaseSensitive(j, "status");
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "verdict");
+        const cJSON *an = cJSON_GetObjectItemCaseSensitive(j, "analysis");
         const cJSON *vs = v ? cJSON_GetObjectItemCaseSensitive(v, "status") : NULL;
         const cJSON *reg = v ? cJSON_GetObjectItemCaseSensitive(v, "regression") : NULL;
-        snprintf(summary, RB_ERR_LEN, "%s; verdict: %s (%d regression(s))",
-                 cJSON_IsString(ss) ? ss->valuestring : "stored",
-                 cJSON_IsString(vs) ? vs->valuestring : "unknown",
-                 cJSON_IsNumber(reg) ? reg->valueint : 0);
+        if (cJSON_IsString(an) && !strcmp(an->valuestring, "pending"))
+            snprintf(summary, RB_ERR_LEN, "%s; verdict: pending (the collector is still analysing it)",
+                     cJSON_IsString(ss) ? ss->valuestring : "stored");
+        else
+            snprintf(summary, RB_ERR_LEN, "%s; verdict: %s (%d regression(s))",
+                     cJSON_IsString(ss) ? ss->valuestring : "stored",
+                     cJSON_IsString(vs) ? vs->valuestring : "unknown",
+                     cJSON_IsNumber(reg) ? reg->valueint : 0);
         st = UPLOAD_OK;
     } else {
         rb_err(err, "collector answered %d: %s", r.status,

@@ -75,6 +75,16 @@ stop_collector() {
   return $SERVE_RC
 }
 
+# analyzed DB: waits (at most 120 s) until the collector has judged every stored
+# run: its analysis thread runs behind the uploads, at a lower priority.
+analyzed() {
+  for i in $(seq 1 1200); do
+    [ "$(sqlite3 -cmd '.timeout 5000' "$1" "select count(*) from runs where verdict_status = 'pending'")" = 0 ] && return 0
+    sleep 0.1
+  done
+  echo "# analysis still pending after 120 s" >&2; return 1
+}
+
 # sql DB QUERY: one value from the warehouse.
 sql() { sqlite3 -cmd '.timeout 5000' "$1" "$2"; }
 

@@ -3,7 +3,7 @@
 # with SIGKILL, three times over one warehouse file. After each restart every
 # run that got a 2xx is stored whole, no run is half-written, and the file
 # passes PRAGMA integrity_check; re-uploading everything at the end answers
-# only 200 or 201.
+# only 200 or 201, and every stored run ends up analysed.
 . "$(dirname "$0")/lib.sh"
 
 CLIENTS=16   # concurrent uploaders
@@ -137,6 +137,16 @@ check "warehouse holds all $total runs" [ "$(sql "$DB" 'select count(*) from run
 bad=$(sql "$DB" "select count(*) from (select id from runs) w where $MISMATCH")
 check "no stored run is half-written after the re-upload ($bad are)" [ "$bad" = 0 ]
 check "PRAGMA integrity_check is ok at the end" [ "$(sql "$DB" 'pragma integrity_check')" = ok ]
+# Analysis follows the commit: runs left pending by the kills are queued again
+# at each restart; in the end every run is analysed (bounded wait, 60 s).
+for i in $(seq 1 600); do
+  [ "$(sql "$DB" 'select count(*) from runs where analyzed_at is null')" = 0 ] && break
+  sleep 0.1
+done
+check "every run is analysed in the end ($(sql "$DB" 'select count(*) from runs where analyzed_at is null') pending)" \
+  [ "$(sql "$DB" "select count(*) from runs where analyzed_at is null or verdict_status = 'pending'")" = 0 ]
+bad=$(sql "$DB" "select count(*) from runs u where n_results != (select count(*) from results x where x.run_id = u.id)")
+check "n_results matches the stored results ($bad do not)" [ "$bad" = 0 ]
 echo "# crash rounds and re-upload took $(( $(date +%s) - t_start )) s"
 check "collector stops cleanly on SIGTERM" stop_collector
 finish
