@@ -1,5 +1,6 @@
 /* query_api.c -- POST /api/v1/query: ad-hoc read-only SQL on the warehouse
- * through lib/sqlq (its own read-only connection, time limit, row cap). */
+ * through lib/sqlq's pool of locked-down read-only connections (time limit,
+ * row cap); 503 with Retry-After when every connection stays busy. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,27 @@ static int lower_limit(const cJSON *j, const char *name, long *v, char *err)
         return rb_err(err, "%s: must be a positive integer", name);
     if (x->valuedouble < (double)*v) *v = (long)x->valuedouble;
     return 0;
+}
+
+enum MHD_Result query_failed(struct MHD_Connection *c, enum sqlq_status st, const char *err)
+{
+    if (st != SQLQ_BUSY) {
+        unsigned code = st == SQLQ_TIMEOUT ? 408 : st == SQLQ_OPEN ? 503 : 400;
+        return respond_error(c, code, "%s", err);
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "error", err);
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!s) abort();
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_COPY);
+    cJSON_free(s);
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "Retry-After", "1");
+    enum MHD_Result ret = MHD_queue_response(c, 503, resp);
+    MHD_destroy_response(resp);
+    return ret;
 }
 
 enum MHD_Result api_query(const struct request *r)
@@ -76,11 +98,10 @@ enum MHD_Result api_query(const struct request *r)
     buf res;
     buf_init(&res, QUERY_MAX_OUTPUT);
     sqlq_info info;
-    enum sqlq_status st = sqlq_run(r->col->db_path, sql, (enum sqlq_format)fmt, &lim, &res, &info, err);
+    enum sqlq_status st = sqlq_pool_run(r->col->qpool, sql, (enum sqlq_format)fmt, &lim, &res, &info, err);
     if (st != SQLQ_OK) {
         buf_cleanup(&res);
-        unsigned code = st == SQLQ_TIMEOUT ? 408 : st == SQLQ_OPEN ? 503 : 400;
-        ret = respond_error(r->conn, code, "%s", err);
+        ret = query_failed(r->conn, st, err);
         goto out;
     }
     size_t len = res.len;
@@ -92,6 +113,7 @@ enum MHD_Result api_query(const struct request *r)
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "X-Redbench-Rows", n);
     MHD_add_response_header(resp, "X-Redbench-Truncated", info.truncated ? "true" : "false");
+    MHD_add_response_header(resp, "X-Redbench-Cached", info.cached ? "true" : "false");
     ret = MHD_queue_response(r->conn, 200, resp);
     MHD_destroy_response(resp);
 out:

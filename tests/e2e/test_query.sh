@@ -2,7 +2,10 @@
 # Ad-hoc SQL end to end: a warehouse filled by real runs on two branches; every
 # ```sql block of docs/queries.md runs through `redbench query --db` and through
 # POST /api/v1/query; writes, ATTACH, PRAGMA, load_extension, multiple
-# statements and runaway queries are refused or stopped; the warehouse is unchanged.
+# statements and runaway queries are refused or stopped; the warehouse is
+# unchanged. The pool of query connections: one connection still answers right
+# after a stopped query and a refused write, 16 parallel queries all answer
+# right, and a busy pool answers 503 with Retry-After after its wait.
 . "$(dirname "$0")/lib.sh"
 DOCS="$(dirname "$0")/../../docs/queries.md"
 
@@ -141,10 +144,90 @@ check "row cap via CLI table: exit 0, says truncated" sh -c "[ $rc = 0 ] && grep
 code=$(api "SELECT randomblob(5000000)")
 check "huge value refused by the length limit (400)" sh -c "[ '$code' = 400 ] && grep -q 'too big' '$TMP/q.body'"
 
-# Nothing changed.
-AFTER=$(state)
-check "warehouse unchanged by the query endpoint" [ "$BEFORE" = "$AFTER" ]
 check "collector stops cleanly on SIGTERM" stop_collector
+check "warehouse unchanged by the query endpoint (first collector)" [ "$BEFORE" = "$(state)" ]
+
+# The pool, one connection: it is reused by every query, so each answer after
+# a stopped or refused query comes from the connection that ran it.
+start_collector "$DB" --query-conns 1 --query-wait-ms 300 || { notok "collector with one query connection starts"; finish; }
+GOOD="SELECT branch, count(*) AS n FROM runs GROUP BY branch ORDER BY branch"
+sqlite3 -csv "$DB" "$GOOD" | tr -d '\r' > "$TMP/good.want"
+good_ok() { code=$(api "$GOOD" csv); [ "$code" = 200 ] && tail -n +2 "$TMP/q.body" | tr -d '\r' | cmp -s - "$TMP/good.want"; }
+check "pool of 1: a good query answers right" good_ok
+code=$(curl -s -m 20 -o "$TMP/q.body" -w '%{http_code}' -H "Authorization: Bearer $REDBENCH_TOKEN" \
+  -H 'Content-Type: application/json' -d "{\"sql\": \"$RUNAWAY\", \"timeout_ms\": 300}" "$URL/api/v1/query")
+check "pool of 1: a runaway query is stopped (408)" sh -c "[ '$code' = 408 ] && grep -q 'time limit of 300 ms' '$TMP/q.body'"
+check "pool of 1: after the stopped query, a good query answers right" good_ok
+code=$(api "DELETE FROM runs")
+check "pool of 1: a write is refused (400)" sh -c "[ '$code' = 400 ] && grep -q 'refused: DELETE runs' '$TMP/q.body'"
+check "pool of 1: after the refused write, a good query answers right" good_ok
+code=$(api "BEGIN")
+check "pool of 1: BEGIN is refused" [ "$code" = 400 ]
+code=$(api "SELECT * FROM no_such_table")
+check "pool of 1: an SQL error (400)" [ "$code" = 400 ]
+check "pool of 1: after BEGIN and an error, a good query answers right" good_ok
+code=$(api "$MANY")
+check "pool of 1: a query cut by the row cap" sh -c "[ '$code' = 200 ] && grep -qi '^x-redbench-truncated: true' '$TMP/q.hdr'"
+check "pool of 1: after the cut query, a good query answers right" good_ok
+
+# Exhaustion: the one connection busy with a runaway query (2 s): another
+# query waits its 300 ms and gets 503 with Retry-After while the runaway runs.
+curl -s -m 20 -o "$TMP/slow.body" -w '%{http_code}' -H "Authorization: Bearer $REDBENCH_TOKEN" \
+  -H 'Content-Type: text/plain' --data-binary "$RUNAWAY" "$URL/api/v1/query" > "$TMP/slow.code" &
+SLOW=$!
+busy=""
+for i in $(seq 1 40); do # bounded: until the runaway holds the connection
+  code=$(curl -s -m 10 -D "$TMP/b.hdr" -o "$TMP/b.body" -w '%{http_code} %{time_total}' \
+    -H "Authorization: Bearer $REDBENCH_TOKEN" --data-binary "SELECT 1" "$URL/api/v1/query")
+  case $code in 503*) kill -0 $SLOW 2>/dev/null && busy=$code; break;; esac
+  sleep 0.05
+done
+echo "# busy answer: $busy"
+check "busy pool: 503 while the runaway query still runs" [ -n "$busy" ]
+check "busy pool: Retry-After and the reason" sh -c "grep -qi '^retry-after: 1' '$TMP/b.hdr' && grep -q 'all 1 query connections stayed busy for 300 ms' '$TMP/b.body'"
+check "busy pool: the 503 came after the wait, not after the query ($busy s)" \
+  awk -v t="${busy#* }" 'BEGIN { exit !(t >= 0.29 && t < 1.9) }'
+wait $SLOW
+check "busy pool: the runaway query itself ended with 408" [ "$(cat "$TMP/slow.code")" = 408 ]
+check "busy pool: afterwards a good query answers right" good_ok
+
+# The connection's answer cache: the same query again is kept; an ingest
+# (a commit by the collector's writer) makes the next answer fresh.
+good_ok
+check "a repeated query is answered from the cache" grep -qi '^x-redbench-cached: true' "$TMP/q.hdr"
+"$RB" run --target "127.0.0.1:$REDIS_PORT" --scenarios set --concurrency 2 --pipeline 1 \
+  --requests 200 --iterations 2 --warmup 10 --dataset-size 100 --branch feature --commit "c-new-$RANDOM" \
+  --quiet --collector "$URL" > "$TMP/run.out" 2> "$TMP/run.err"
+check "a sixth run uploads" [ "$(sql "$DB" 'select count(*) from runs')" = 6 ]
+sqlite3 -csv "$DB" "$GOOD" | tr -d '\r' > "$TMP/good.want"
+check "after the ingest the query answers the new data" good_ok
+check "... and not from the cache" grep -qi '^x-redbench-cached: false' "$TMP/q.hdr"
+good_ok
+check "... then it is kept again" grep -qi '^x-redbench-cached: true' "$TMP/q.hdr"
+api "SELECT random() AS r" > /dev/null; code=$(api "SELECT random() AS r")
+check "a query calling random() is never kept" sh -c "[ '$code' = 200 ] && grep -qi '^x-redbench-cached: false' '$TMP/q.hdr'"
+check "collector with one query connection stops cleanly" stop_collector
+BEFORE6=$(state)
+
+# Concurrency: 16 different queries in parallel on 3 connections, all right.
+start_collector "$DB" --query-conns 3 --query-wait-ms 20000 || { notok "collector with three query connections starts"; finish; }
+mkdir -p "$TMP/par"
+for i in $(seq 1 16); do
+  q="SELECT $i AS k, count(*) AS n, sum(length(branch)) AS l FROM runs WHERE rowid % 16 <> $i"
+  printf 'k,n,l\n%s\n' "$(sqlite3 -csv "$DB" "$q")" > "$TMP/par/$i.want"
+  curl -s -m 30 -o "$TMP/par/$i.body" -H "Authorization: Bearer $REDBENCH_TOKEN" -H 'Content-Type: text/plain' \
+    --data-binary "$q" "$URL/api/v1/query?format=csv" &
+  PAR="${PAR:-} $!"
+done
+for p in $PAR; do wait "$p"; done # only the curls (bounded by -m 30): the collector is a child too
+right=0
+for i in $(seq 1 16); do tr -d '\r' < "$TMP/par/$i.body" | cmp -s - "$TMP/par/$i.want" && right=$((right + 1)); done
+check "16 parallel queries on 3 connections: all 16 answers right ($right)" [ "$right" = 16 ]
+check "collector with three query connections stops cleanly" stop_collector
+
+# Nothing changed but the sixth run's own rows.
+AFTER=$(state)
+check "warehouse unchanged by the query endpoint" [ "$BEFORE6" = "$AFTER" ]
 check "no branch was rewritten" [ "$(sql "$DB" "select count(*) from runs where branch = 'hacked'")" = 0 ]
 check "PRAGMA integrity_check is ok" [ "$(sql "$DB" 'PRAGMA integrity_check')" = ok ]
 finish
