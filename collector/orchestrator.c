@@ -485,7 +485,8 @@ static int merge_runs(const rb_run *w, size_t n, const cJSON *plan, const char *
 }
 
 /* Merges the finished tasks of benchmark id and ingests the merged run
- * (verdicts included) inside the caller's transaction; writes the run id. */
+ * (judged after the commit, by the analysis thread) inside the caller's
+ * transaction; writes the run id. */
 static int merge_and_ingest(sqlite3 *db, const struct collector *col, const char *id, char *run_id,
                             char *err)
 {
@@ -592,65 +593,9 @@ static void add_col(cJSON *o, sqlite3_stmt *st, int i, const char *name)
 enum MHD_Result api_benchmark_status(const struct request *r)
 {
     sqlite3 *db = store_reader(r->col->st);
-    int64_t now = now_ms();
-    cJSON *j = NULL;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, status, workers AS worker_count, share, start_at_ms, created_at, started_at, "
-                           "finished_at, run_id, schedule_id, error, plan FROM benchmarks WHERE id=?",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, r->param, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            j = cJSON_CreateObject();
-            for (int i = 0; i < 11; i++) add_col(j, st, i, sqlite3_column_name(st, i));
-            cJSON *plan = cJSON_Parse((const char *)sqlite3_column_text(st, 11));
-            if (plan) cJSON_AddItemToObject(j, "plan", plan);
-        }
-        sqlite3_finalize(st);
-    }
-    if (!j) {
-        store_reader_release(r->col->st, db);
-        return respond_error(r->conn, 404, "benchmark %s not found", r->param);
-    }
-    cJSON *tasks = cJSON_AddArrayToObject(j, "tasks");
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, idx, status, attempts, lease_owner, heartbeat_ms, lease_expires_ms, "
-                           "finished_at, error FROM tasks WHERE benchmark_id=? ORDER BY idx",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, r->param, -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            cJSON *t = cJSON_CreateObject();
-            add_col(t, st, 0, "id");
-            add_col(t, st, 1, "index");
-            add_col(t, st, 2, "status");
-            add_col(t, st, 3, "attempts");
-            add_col(t, st, 4, "worker");
-            if (sqlite3_column_type(st, 5) != SQLITE_NULL)
-                cJSON_AddNumberToObject(t, "heartbeat_age_s", (double)(now - sqlite3_column_int64(st, 5)) / 1000.0);
-            if (!strcmp((const char *)sqlite3_column_text(st, 2), "leased"))
-                cJSON_AddNumberToObject(t, "lease_expires_in_s", (double)(sqlite3_column_int64(st, 6) - now) / 1000.0);
-            add_col(t, st, 7, "finished_at");
-            add_col(t, st, 8, "error");
-            cJSON_AddItemToArray(tasks, t);
-        }
-        sqlite3_finalize(st);
-    }
-    cJSON *workers = cJSON_AddArrayToObject(j, "workers");
-    if (sqlite3_prepare_v2(db,
-                           "SELECT name, last_seen_ms, tasks_done FROM workers WHERE name IN "
-                           "(SELECT lease_owner FROM tasks WHERE benchmark_id=?) ORDER BY name",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, r->param, -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            cJSON *w = cJSON_CreateObject();
-            add_col(w, st, 0, "name");
-            cJSON_AddNumberToObject(w, "last_seen_age_s", (double)(now - sqlite3_column_int64(st, 1)) / 1000.0);
-            add_col(w, st, 2, "tasks_done");
-            cJSON_AddItemToArray(workers, w);
-        }
-        sqlite3_finalize(st);
-    }
+    cJSON *j = orch_status_json(db, r->param, now_ms());
     store_reader_release(r->col->st, db);
+    if (!j) return respond_error(r->conn, 404, "benchmark %s not found", r->param);
     return respond_json(r->conn, 200, j);
 }
 
@@ -975,6 +920,7 @@ enum MHD_Result api_task_result(const struct request *r)
     status = 200;
 answer:
     store_writer_unlock(r->col->st);
+    if (run_id[0]) analysis_kick(r->col); /* a merged run was committed: judge it */
     fprintf(stderr, "redbench serve: task %lld (benchmark %s) from %s: %s%s%s\n", tid, bid, name,
             outcome, run_id[0] ? ", merged into run " : "", run_id);
     {
@@ -995,4 +941,63 @@ fail:
     run_cleanup(&run);
     if (status == 500) fprintf(stderr, "redbench serve: task %lld result: %s\n", tid, err);
     return respond_error(r->conn, status, "%s", err);
+}
+
+cJSON *orch_status_json(sqlite3 *db, const char *id, int64_t now)
+{
+    cJSON *j = NULL;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, status, workers AS worker_count, share, start_at_ms, created_at, started_at, "
+                           "finished_at, run_id, schedule_id, error, plan FROM benchmarks WHERE id=?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        j = cJSON_CreateObject();
+        for (int i = 0; i < 11; i++) add_col(j, st, i, sqlite3_column_name(st, i));
+        cJSON *plan = cJSON_Parse((const char *)sqlite3_column_text(st, 11));
+        if (plan) cJSON_AddItemToObject(j, "plan", plan);
+    }
+    sqlite3_finalize(st);
+    if (!j) return NULL;
+    cJSON *tasks = cJSON_AddArrayToObject(j, "tasks");
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, idx, status, attempts, lease_owner, heartbeat_ms, lease_expires_ms, "
+                           "finished_at, error FROM tasks WHERE benchmark_id=? ORDER BY idx",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            cJSON *t = cJSON_CreateObject();
+            add_col(t, st, 0, "id");
+            add_col(t, st, 1, "index");
+            add_col(t, st, 2, "status");
+            add_col(t, st, 3, "attempts");
+            add_col(t, st, 4, "worker");
+            if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+                cJSON_AddNumberToObject(t, "heartbeat_age_s", (double)(now - sqlite3_column_int64(st, 5)) / 1000.0);
+            if (!strcmp((const char *)sqlite3_column_text(st, 2), "leased"))
+                cJSON_AddNumberToObject(t, "lease_expires_in_s", (double)(sqlite3_column_int64(st, 6) - now) / 1000.0);
+            add_col(t, st, 7, "finished_at");
+            add_col(t, st, 8, "error");
+            cJSON_AddItemToArray(tasks, t);
+        }
+        sqlite3_finalize(st);
+    }
+    cJSON *workers = cJSON_AddArrayToObject(j, "workers");
+    if (sqlite3_prepare_v2(db,
+                           "SELECT name, last_seen_ms, tasks_done FROM workers WHERE name IN "
+                           "(SELECT lease_owner FROM tasks WHERE benchmark_id=?) ORDER BY name",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            cJSON *w = cJSON_CreateObject();
+            add_col(w, st, 0, "name");
+            cJSON_AddNumberToObject(w, "last_seen_age_s", (double)(now - sqlite3_column_int64(st, 1)) / 1000.0);
+            add_col(w, st, 2, "tasks_done");
+            cJSON_AddItemToArray(workers, w);
+        }
+        sqlite3_finalize(st);
+    }
+    return j;
 }
