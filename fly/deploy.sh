@@ -38,7 +38,7 @@ RUN_OPTIONS go to `redbench run` (default: --scenarios set,get --concurrency 50
 
 environment: REDBENCH_TOKEN (required: the collector's admin/ingest token),
 REDIS_PASSWORD (target AUTH; generated when unset), REDBENCH_BRANCH, REDBENCH_COMMIT,
-FLY (the flyctl command, default fly).
+FLY (the flyctl command, default fly), REDBENCH_POLL_SECONDS (default 10).
 exit status: 0 ok, 1 the benchmark failed or timed out, 2 usage or set-up error.
 USAGE
 }
@@ -46,6 +46,7 @@ USAGE
 DRY=0 PREFIX=redbench ORG=personal SREGION=iad REGIONS=syd,fra,gru WORKERS=3 REPLICAS=2
 PRESET=performance-1x COLLECTOR= RUNID= VOLGB=10 TIMEOUT=1800 MODE= PLAN=
 FLY=${FLY:-fly}
+POLL=${REDBENCH_POLL_SECONDS:-10}   # seconds between polls of the collector
 die() { echo "deploy.sh: $*" >&2; exit 2; }
 num() { case $2 in ''|*[!0-9]*) die "$1: want a number, got '$2'" ;; esac; }
 name() { case $2 in ''|*[!A-Za-z0-9._-]*) die "$1: want [A-Za-z0-9._-], got '$2'" ;; esac; }
@@ -163,7 +164,7 @@ wait_run() {
     if curl -fsS -o /dev/null -H "Authorization: Bearer $TOKEN" "$COLLECTOR/api/v1/runs/$1" 2>/dev/null; then
       echo "deploy.sh: run $1 stored: $COLLECTOR/runs/$1"; return 0
     fi
-    sleep 10
+    sleep "$POLL"
   done
   echo "deploy.sh: run $1 not stored after ${TIMEOUT}s" >&2; return 1
 }
@@ -253,7 +254,7 @@ orchestrated)
            sed -n 's/^{"id":"[^"]*","status":"\([a-z]*\)".*/\1/p')
       case $st in complete) echo "deploy.sh: benchmark $id complete: $COLLECTOR/benchmarks/$id"; break ;;
         failed) echo "deploy.sh: benchmark $id failed" >&2; exit 1 ;; esac
-      sleep 10
+      sleep "$POLL"
     done
     [ "$st" = complete ] || { echo "deploy.sh: benchmark $id not complete after ${TIMEOUT}s" >&2; exit 1; }
   fi
@@ -269,9 +270,16 @@ cluster)
       --detach --name "$RUNID-replica$i" --env "REDBENCH_REPLICAOF=$primary.vm.$APP_T.internal" -- target
     i=$((i + 1))
   done
-  # The runner reaches the primary by its machine address and the replicas through the app name.
-  runner "$SREGION" "$RUNID" run --target "$primary.vm.$APP_T.internal:6379" --mode cluster \
-    --server-region "$SREGION" --client-region "$SREGION"
+  # The runner measures the matrix on the primary, the replication lag and read scaling
+  # over the replicas (redbench lab cluster on servers it did not start).
+  reps=$(out "<replica-machine-ids>" "$FLY" machine list -a "$APP_T" -q | grep -v "^$primary\$" || true)
+  set --
+  for id in $reps; do set -- "$@" --replica "$id.vm.$APP_T.internal:6379"; done
+  run "$FLY" machine run "$IMAGE" -a "$APP_R" -r "$SREGION" --vm-size "$PRESET" --rm --restart no \
+    --detach --name "$RUNID" --env "REDBENCH_BRANCH=${REDBENCH_BRANCH:-main}" \
+    --env "REDBENCH_COMMIT=${REDBENCH_COMMIT:-}" -- \
+    lab cluster --primary "$primary.vm.$APP_T.internal:6379" "$@" --run-id "$RUNID" \
+    --collector "$COLLECTOR" --server-region "$SREGION" --preset "$PRESET" -- $RUN_ARGS
   wait_run "$RUNID"
   ;;
 teardown)

@@ -4,7 +4,8 @@
 #   target           redis-server on $REDBENCH_TARGET_PORT (or $REDBENCH_TARGET_CMD)
 #   worker           redbench worker --collector $REDBENCH_COLLECTOR
 #   single ARGS...   a private redis-server on loopback, then redbench run --mode single ARGS
-#   run ARGS...      redbench run ARGS;  anything else is executed as given.
+#   run ARGS...      redbench run ARGS;  lab ARGS...: redbench lab ARGS (cluster on Fly)
+#   anything else is executed as given.
 # Secrets arrive as environment variables (fly secrets): REDBENCH_TOKEN, REDIS_PASSWORD
 # (target) / REDBENCH_TARGET_PASSWORD (clients), AWS_* (Litestream). None is ever printed.
 set -eu
@@ -66,7 +67,7 @@ single)
   rm -rf "$dir"
   exit $rc
   ;;
-run) exec "$RB" run "$@" ;;
+run|lab) exec "$RB" "$role" "$@" ;;
 help|-h|--help)
   sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
   ;;

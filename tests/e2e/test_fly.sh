@@ -87,7 +87,8 @@ check "orchestrated: the benchmark is started on the collector" has '"workers":4
 check "orchestrated: workers and target destroyed after" destroyed redbench-target redbench-worker
 dry cluster --replicas 3
 check "cluster: 3 replicas following the primary" [ "$(count "'REDBENCH_REPLICAOF=<primary-machine-id>.vm.redbench-target.internal' -- target")" = 3 ]
-check "cluster: runner on the primary, mode cluster" has "-- run --target '<primary-machine-id>.vm.redbench-target.internal:6379' --mode cluster"
+check "cluster: the runner measures lag and read scaling on the primary and replicas" \
+  has "-- lab cluster --primary '<primary-machine-id>.vm.redbench-target.internal:6379' --replica '<replica-machine-ids>.vm.redbench-target.internal:6379' --run-id rb-t"
 check "cluster: machines destroyed after" destroyed redbench-target redbench-runner
 dry --prefix acme multi-region --regions ams
 check "--prefix names every app" sh -c "grep -qF -- '-a acme-runner -r ams' '$TMP/dry.out' && ! grep -q 'redbench-' '$TMP/dry.out'"
@@ -122,10 +123,11 @@ esac
 exit 0
 EOF
 chmod +x "$TMP/bin/fly"
-PATH="$TMP/bin:$PATH" REDBENCH_COMMIT=f1f1f1 timeout 120 sh "$FLYDIR/deploy.sh" --run-id rb-fly-single \
-  --collector "$URL" --timeout 60 single -- --scenarios get,set --concurrency 2 --requests 200 \
+PATH="$TMP/bin:$PATH" REDBENCH_COMMIT=f1f1f1 REDBENCH_POLL_SECONDS=1 timeout 200 sh "$FLYDIR/deploy.sh" --run-id rb-fly-single \
+  --collector "$URL" --timeout 180 single -- --scenarios get,set --concurrency 2 --requests 200 \
   --iterations 2 --warmup 0 --dataset-size 100 --quiet > "$TMP/real.out" 2>&1; rc=$?
 check "deploy.sh single (stand-in fly): exit 0" [ $rc = 0 ]
+[ $rc = 0 ] || { sed 's/^/# deploy: /' "$TMP/real.out"; sed 's/^/# machine: /' "$TMP/machine.out"; }
 check "  the run is in the warehouse with mode single, region iad, preset performance-1x" \
   [ "$(sql "$TMP/fly.db" "SELECT mode||' '||client_region||' '||server_region||' '||target_preset||' '||commit_sha FROM runs WHERE id='rb-fly-single'")" = "single iad iad performance-1x f1f1f1" ]
 check "  with both operations measured" [ "$(sql "$TMP/fly.db" "SELECT count(*) FROM results WHERE run_id='rb-fly-single' AND requests > 0")" = 2 ]
