@@ -12,6 +12,10 @@ LDLIBS    = -lsqlite3 -lmicrohttpd -lcjson -lhiredis -lpthread -lm
 # Debian packages the build, the demo and the tests need (README.md says why each).
 DEB_PKGS = gcc make libc6-dev libsqlite3-dev libmicrohttpd-dev libcjson-dev libhiredis-dev \
            redis-server redis-tools sqlite3 curl python3
+# The dashboard's browser tests (tests/e2e/test_dashboard.sh) drive Debian's chromium.
+DEB_PKGS += chromium
+# `redbench lab` and tests/e2e/test_lab.sh create network namespaces with ip (iproute2).
+DEB_PKGS += iproute2
 
 LIB_SRC  = $(wildcard lib/*.c)
 APP_SRC  = $(wildcard runner/*.c collector/*.c analyzer/*.c) main.c
@@ -108,6 +112,8 @@ bench: deps $(BUILD)/redbench $(BUILD)/hist_bench $(BUILD)/changepoint_bench $(B
 	@$(BUILD)/changepoint_bench | tee -a bench/RESULTS.md
 	@$(BUILD)/analyzer_quality | tee -a bench/RESULTS.md
 	@sh bench/collector_bench.sh $(BUILD)
+	@$(BUILD)/chart_bench | tee -a bench/RESULTS.md
+	@sh bench/dashboard_bench.sh $(BUILD)
 
 $(BUILD)/changepoint_bench: bench/changepoint_bench.c $(LIB_OBJ) $(ANALYZER_OBJ)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(ANALYZER_OBJ) $(LDLIBS)
@@ -116,6 +122,11 @@ $(BUILD)/analyzer_quality: bench/analyzer_quality.c $(LIB_OBJ) $(ANALYZER_OBJ)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(ANALYZER_OBJ) $(LDLIBS)
 
 $(BUILD)/hist_bench: bench/hist_bench.c $(LIB_OBJ)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
+# The dashboard's chart: a 5,000-point series chart rendered by lib/chart.c (bench/chart_bench.c).
+bench: $(BUILD)/chart_bench
+$(BUILD)/chart_bench: bench/chart_bench.c $(LIB_OBJ)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
 # The collector's ingest and read benchmarks (bench/collector_bench.sh) use these.

@@ -23,5 +23,8 @@ int cmd_triage(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_prices(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
+int cmd_lab(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

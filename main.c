@@ -25,6 +25,9 @@ static const struct {
     {"query", cmd_query, "run one read-only SQL query on a warehouse or collector"},
     {"prices", cmd_prices, "list the prices behind cost_per_op, or add a machine price"},
     {"backup", cmd_backup, "copy the warehouse safely while the collector runs"},
+    {"proxy", cmd_proxy, "TCP proxy adding a round-trip delay and scheduled faults"},
+    {"lab", cmd_lab, "reproduce a deployment mode on this machine and run it"},
+    {"report", cmd_report, "write BENCHMARK_RESULTS.md (modes, overhead, lag, recovery, chaos, cost)"},
 };
 
 static void usage(FILE *f)

@@ -16,6 +16,7 @@
 
 #include "auth.h"
 #include "collector.h"
+#include "pagecache.h"
 #include "commands.h"
 #include "util.h"
 
@@ -28,7 +29,11 @@ typedef enum MHD_Result (*handler_fn)(const struct request *);
 enum route { R_HEALTH, R_METRICS, R_PAGE_INDEX, R_PAGE_RUN, R_RUNS_POST, R_RUNS_LIST,
              R_RUN_ANALYSIS, R_RUN_GET, R_PRICES_GET, R_PRICES_POST, R_QUERY, R_VERDICT_TRIAGE,
              R_SERIES_NOISY, R_BENCH_START, R_BENCH_STATUS, R_BENCH_RESULTS, R_TASK_LEASE,
-             R_TASK_HEARTBEAT, R_TASK_RESULT, R_SCHED_POST, R_SCHED_LIST, R_SCHED_DELETE, R__MAX };
+             R_TASK_HEARTBEAT, R_TASK_RESULT, R_SCHED_POST, R_SCHED_LIST, R_SCHED_DELETE,
+             R_STATIC, R_PAGE_TRENDS, R_API_SERIES,
+             R_PAGE_MODES, R_PAGE_COST, R_PAGE_BENCHES, R_PAGE_BENCH,
+             R_PAGE_SQL, R_PAGE_SQL_CSV, R_PAGE_SQL_POST,
+             R_PAGE_COMPARE, R_PAGE_TRIAGE, R_PAGE_LOGIN, R_PAGE_LOGIN_POST, R_PAGE_LOGOUT, R__MAX };
 
 #define OPEN (-1) /* no token ever: health checks and Prometheus scrapes */
 
@@ -63,6 +68,22 @@ static const struct {
     [R_SCHED_POST] = {"POST", "/api/v1/schedules", ROLE_ADMIN, api_schedules_post},
     [R_SCHED_LIST] = {"GET", "/api/v1/schedules", ROLE_READ, api_schedules_list},
     [R_SCHED_DELETE] = {"DELETE", "/api/v1/schedules/*", ROLE_ADMIN, api_schedule_delete},
+    [R_STATIC] = {"GET", "/static/*", OPEN, page_static}, /* no secrets; the open /login page uses them */
+    [R_PAGE_TRENDS] = {"GET", "/trends", ROLE_READ, page_trends},
+    [R_API_SERIES] = {"GET", "/api/v1/series", ROLE_READ, api_series},
+    [R_PAGE_MODES] = {"GET", "/modes", ROLE_READ, page_modes},
+    [R_PAGE_COST] = {"GET", "/cost", ROLE_READ, page_cost},
+    [R_PAGE_BENCHES] = {"GET", "/benchmarks", ROLE_READ, page_benchmarks},
+    [R_PAGE_BENCH] = {"GET", "/benchmarks/*", ROLE_READ, page_benchmark},
+    [R_PAGE_SQL] = {"GET", "/sql", ROLE_READ, page_sql}, /* runs queries only for the query role */
+    [R_PAGE_SQL_CSV] = {"GET", "/sql.csv", ROLE_QUERY, page_sql_csv},
+    [R_PAGE_SQL_POST] = {"POST", "/sql", ROLE_READ, page_sql_post}, /* long SQL as a form body */
+    [R_PAGE_COMPARE] = {"GET", "/compare", ROLE_READ, page_compare},
+    /* Form posts: the handlers also refuse cross-site requests (page_same_origin). */
+    [R_PAGE_TRIAGE] = {"POST", "/verdicts/*/triage", ROLE_ADMIN, page_triage_post},
+    [R_PAGE_LOGIN] = {"GET", "/login", OPEN, page_login},
+    [R_PAGE_LOGIN_POST] = {"POST", "/login", OPEN, page_login_post},
+    [R_PAGE_LOGOUT] = {"POST", "/logout", OPEN, page_logout_post},
 };
 
 /* Per-connection state across the access handler's calls. */
@@ -76,20 +97,45 @@ struct conn_state {
     char param[128];
     char method[16];        /* for the access log */
     char path[256];         /* the URL path, escaped for the access log (no query string) */
+    int role;               /* the token's role once looked up (-1 none), -2 not yet */
 };
+
+/* The answer of the request this thread is handling, to keep in the page
+ * cache when it is 200: set around a cacheable route's handler (dispatch). */
+static _Thread_local struct {
+    pagecache *pc;
+    const char *key;
+    uint64_t gen;
+} capture;
+
+/* Queues body (len bytes, kind's headers) as the answer; MHD copies it. */
+static enum MHD_Result queue_body(struct MHD_Connection *c, unsigned status, enum pagecache_kind kind,
+                                  const char *body, size_t len, const char *cache_state)
+{
+    if (capture.pc && status == 200) pagecache_put(capture.pc, capture.key, capture.gen, body, len, kind);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (kind == PC_JSON) {
+        MHD_add_response_header(r, "Content-Type", "application/json");
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+    } else {
+        MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:");
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    }
+    if (cache_state) MHD_add_response_header(r, "X-Redbench-Cache", cache_state);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
 
 enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, cJSON *j)
 {
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     if (!s) abort();
-    size_t len = strlen(s);
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_COPY);
+    enum MHD_Result ret = queue_body(c, status, PC_JSON, s, strlen(s), capture.pc ? "miss" : NULL);
     cJSON_free(s);
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
     return ret;
 }
 
@@ -107,13 +153,8 @@ enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const c
 
 enum MHD_Result respond_html(struct MHD_Connection *c, unsigned status, char *html, size_t len)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, html, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
-    MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
+    enum MHD_Result ret = queue_body(c, status, PC_HTML, html, len, capture.pc ? "miss" : NULL);
+    free(html);
     return ret;
 }
 
@@ -141,12 +182,13 @@ static int route_match(const char *pattern, const char *path, char *param, size_
     return *pattern == '\0' && *path == '\0';
 }
 
-/* Whether the request may use a route needing `need`: 0 yes, 401 without a
- * valid token, 403 with a token that lacks the role. The token comes from
- * "Authorization: Bearer T" or, for browsers, the cookie redbench_token. */
-/* The role of the connection's token, -1 if it has none or an invalid one. */
-static int token_role(struct MHD_Connection *c, const struct collector *col)
+/* The role of the connection's token, -1 if it has none or an invalid one.
+ * The token comes from "Authorization: Bearer T" or, for browsers, the cookie
+ * redbench_token. *cache (-2: not looked up yet) keeps the answer for the
+ * rest of the request: pages ask several times. */
+static int token_role(struct MHD_Connection *c, const struct collector *col, int *cache)
 {
+    if (*cache != -2) return *cache;
     const char *tok = NULL;
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (h && strncasecmp(h, "Bearer ", 7) == 0) tok = h + 7;
@@ -155,20 +197,91 @@ static int token_role(struct MHD_Connection *c, const struct collector *col)
     sqlite3 *db = store_reader(col->st);
     int have = auth_token_role(db, col->token, tok);
     store_reader_release(col->st, db);
-    return have;
+    return *cache = have;
 }
 
-static unsigned access_denied(struct MHD_Connection *c, const struct collector *col, int need)
+/* Whether the request may use a route needing `need`: 0 yes, 401 without a
+ * valid token, 403 with a token that lacks the role. */
+static unsigned access_denied(struct MHD_Connection *c, const struct collector *col, int need, int *cache)
 {
     if (need == OPEN || (need == ROLE_READ && col->public_read)) return 0;
-    int have = token_role(c, col);
+    int have = token_role(c, col, cache);
     if (have < 0) return 401;
     return role_grants(have, (enum role)need) ? 0 : 403;
 }
 
+/* 1 if a GET of an HTML page (not the API, not the orchestrator's paths) asks
+ * for HTML: a browser, which a login form helps more than a 401. */
+static int browser_page(struct MHD_Connection *c, const char *method, const char *pattern)
+{
+    if (strcmp(method, "GET") || !strncmp(pattern, "/api/", 5) || !strncmp(pattern, "/benchmark/", 11) ||
+        !strcmp(pattern, "/sql.csv"))
+        return 0;
+    const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    return accept && strstr(accept, "text/html") != NULL;
+}
+
+/* Routes whose GET answers depend only on the warehouse, the URL and the
+ * requester's role: the page cache may keep them. Not the live pages
+ * (benchmarks: heartbeat ages), the SQL page, login, health or metrics. */
+static int cacheable(int route)
+{
+    static const int ok[] = {R_PAGE_INDEX, R_PAGE_RUN, R_RUNS_LIST, R_RUN_GET, R_PRICES_GET,
+                             R_SERIES_NOISY, R_PAGE_TRENDS, R_API_SERIES, R_PAGE_MODES, R_PAGE_COST,
+                             R_PAGE_COMPARE};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (ok[i] == route) return 1;
+    return 0;
+}
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    buf *b = cls;
+    buf_puts(b, "\x1f");
+    buf_puts(b, key);
+    buf_puts(b, "\x1e");
+    if (value) buf_puts(b, value);
+    return MHD_YES;
+}
+
+/* Answers a cacheable route from the page cache, or runs its handler with the
+ * answer captured for the cache. The key: route, the requester's role, path
+ * and query arguments in their order. */
+static enum MHD_Result dispatch_cached(const struct request *r, int route, const char *url)
+{
+    const struct collector *col = r->col;
+    buf key;
+    buf_init(&key, 16384);
+    char head[48];
+    snprintf(head, sizeof head, "%d\x1f%d\x1f", route, token_role(r->conn, col, r->role));
+    buf_puts(&key, head);
+    buf_puts(&key, url);
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &key);
+    enum MHD_Result ret;
+    if (key.toobig || !key.data) {
+        buf_cleanup(&key);
+        return routes[route].fn(r);
+    }
+    uint64_t gen = store_generation(col->st);
+    char *body;
+    size_t len;
+    enum pagecache_kind kind;
+    if (pagecache_get(col->pcache, key.data, gen, &body, &len, &kind)) {
+        ret = queue_body(r->conn, 200, kind, body, len, "hit");
+        free(body);
+    } else {
+        capture.pc = col->pcache, capture.key = key.data, capture.gen = gen;
+        ret = routes[route].fn(r);
+        capture.pc = NULL, capture.key = NULL;
+    }
+    buf_cleanup(&key);
+    return ret;
+}
+
 int request_has_role(const struct request *r, int need)
 {
-    int have = token_role(r->conn, r->col);
+    int have = token_role(r->conn, r->col, r->role);
     return have >= 0 && role_grants(have, (enum role)need);
 }
 
@@ -245,6 +358,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = cs;
         cs->route = -1;
         cs->mroute = -1, cs->t0 = now_ns();
+        cs->role = -2;
         snprintf(cs->method, sizeof cs->method, "%s", method);
         log_escape(url, cs->path, sizeof cs->path);
         int path_known = 0;
@@ -260,7 +374,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (cs->route < 0)
             return path_known ? respond_error(c, 405, "method %s not allowed on %s", method, url)
                               : respond_error(c, 404, "no such path: %s", url);
-        unsigned denied = access_denied(c, col, routes[cs->route].role);
+        unsigned denied = access_denied(c, col, routes[cs->route].role, &cs->role);
+        if (denied == 401 && browser_page(c, method, routes[cs->route].pattern)) {
+            /* A person at a private dashboard: to the login form, then back here. */
+            cs->route = -1;
+            buf loc;
+            buf_init(&loc, 4096);
+            buf_puts(&loc, "/login?next=");
+            tmpl_escape_url(&loc, url);
+            struct request r = {c, col, NULL, "", 0, &cs->role};
+            enum MHD_Result ret = page_redirect(&r, loc.len < 4000 ? loc.data : "/login", NULL);
+            buf_cleanup(&loc);
+            return ret;
+        }
         if (denied) {
             int need = routes[cs->route].role;
             cs->route = -1;
@@ -296,8 +422,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (cs->route < 0) return MHD_YES; /* answered already */
     struct request r = {c, col, cs->param[0] ? cs->param : NULL, cs->body.data ? cs->body.data : "",
-                        cs->body.len};
-    return routes[cs->route].fn(&r);
+                        cs->body.len, &cs->role};
+    if (!col->pcache || !cacheable(cs->route)) return routes[cs->route].fn(&r);
+    return dispatch_cached(&r, cs->route, url);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -385,11 +512,24 @@ static const char SERVE_USAGE[] =
     "  --threads N          HTTP worker threads (default 4)\n"
     "  --max-body BYTES     largest accepted request body (default 16777216)\n"
     "  --baseline-branch B  baseline for verdicts on ingest (default main)\n"
+    "  --query-conns N      read-only connections for /api/v1/query and /sql (default 4, 1..64)\n"
+    "  --query-wait-ms MS   how long a query waits for a free one before 503 (default 1000)\n"
+    "  --no-query-cache     run every query, even one whose answer is kept (docs/queries.md)\n"
+    "  --queries FILE       example queries for /sql (default WEB/../docs/queries.md)\n"
+    "  --page-cache-ms MS   keep page and GET API answers until the next write, at most\n"
+    "                       MS (default 5000; 0: off; docs/dashboard.md)\n"
     "\n"
     "Endpoints (docs/api.md): /api/v1/runs, /api/v1/runs/{id}[/analysis], /api/v1/query,\n"
     "/api/v1/prices, /api/v1/verdicts/{id}/triage, /api/v1/series/noisy, /benchmark/start,\n"
     "/benchmark/status/{id}, /benchmark/results/{id}, /api/v1/tasks/..., /api/v1/schedules,\n"
     "/healthz, /metrics; pages: /, /runs/{id}. Roles: read, ingest, query, admin.\n"
+    "Dashboard (docs/dashboard.md): /trends (+ GET /api/v1/series), assets /static/NAME.\n"
+    "Pages /modes, /cost, /benchmarks, /benchmarks/{id} (docs/dashboard.md).\n"
+    "SQL page /sql (query box, role query) and /sql.csv (docs/dashboard.md, docs/queries.md).\n"
+    "Compare /compare[?base=ID&head=ID]; browsers log in at /login (token cookie), log out\n"
+    "with POST /logout, triage with POST /verdicts/{id}/triage (admin; docs/dashboard.md).\n"
+    "POST /api/v1/runs answers after the run's commit; an analysis thread judges\n"
+    "committed runs afterwards (?wait=analysis waits for the verdict, at most 30 s).\n"
     "Stops cleanly on SIGINT or SIGTERM. exit status: 0 stopped, 2 error.\n";
 
 int cmd_serve(int argc, char **argv)
@@ -397,10 +537,16 @@ int cmd_serve(int argc, char **argv)
     static const struct option opts[] = {
         {"db", 1, 0, 'd'}, {"listen", 1, 0, 'l'}, {"token-file", 1, 0, 't'}, {"web", 1, 0, 'w'},
         {"threads", 1, 0, 'n'}, {"max-body", 1, 0, 'm'}, {"baseline-branch", 1, 0, 'b'},
+        {"query-conns", 1, 0, 'Q'}, {"query-wait-ms", 1, 0, 'W'}, {"queries", 1, 0, 'E'},
+        {"no-query-cache", 0, 0, 'C'}, {"page-cache-ms", 1, 0, 'P'},
         {"public-read", 0, 0, 'p'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     const char *db = "./redbench.db", *listen_spec = "127.0.0.1:8080", *token_file = NULL;
     const char *web = getenv("REDBENCH_WEB");
     long threads = 4;
+    long query_conns = 4, query_wait_ms = 1000;
+    int query_cache = 1;
+    long page_cache_ms = 5000;
+    const char *queries_md = NULL;
     char err[RB_ERR_LEN];
     struct collector col = {0};
     col.max_body = 16u << 20;
@@ -433,11 +579,22 @@ int cmd_serve(int argc, char **argv)
             break;
         }
         case 'b': snprintf(col.aopts.baseline_branch, sizeof col.aopts.baseline_branch, "%s", optarg); break;
+        case 'Q':
+            if (cli_long("serve", "--query-conns", optarg, 1, 64, &query_conns) < 0) return EXIT_ERROR;
+            break;
+        case 'W':
+            if (cli_long("serve", "--query-wait-ms", optarg, 0, 60000, &query_wait_ms) < 0) return EXIT_ERROR;
+            break;
+        case 'E': queries_md = optarg; break;
+        case 'C': query_cache = 0; break;
+        case 'P':
+            if (cli_long("serve", "--page-cache-ms", optarg, 0, 3600000, &page_cache_ms) < 0) return EXIT_ERROR;
+            break;
         case 'h': fputs(SERVE_USAGE, stdout); return EXIT_OK;
         default: fputs(SERVE_USAGE, stderr); return EXIT_ERROR;
         }
     }
-    col.db_path = db;
+    col.web_dir = web && *web ? web : RB_WEBDIR;
     if (optind < argc) {
         fprintf(stderr, "redbench serve: unexpected argument '%s'\n", argv[optind]);
         return EXIT_ERROR;
@@ -471,6 +628,25 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "redbench serve: %s\n", err);
         goto out;
     }
+    if (!(col.qpool = sqlq_pool_new(db, (int)query_conns, query_wait_ms, err))) {
+        fprintf(stderr, "redbench serve: query connections: %s\n", err);
+        goto out;
+    }
+    sqlq_pool_set_cache(col.qpool, query_cache);
+    /* 256 answers, 16 MB of bodies: the collector stays well under 64 MB. */
+    if (page_cache_ms > 0) col.pcache = pagecache_new(256, 16u << 20, (unsigned)page_cache_ms);
+    char qmd[4096];
+    snprintf(qmd, sizeof qmd, "%s", queries_md ? queries_md : "");
+    if (!queries_md) snprintf(qmd, sizeof qmd, "%s/../docs/queries.md", web && *web ? web : RB_WEBDIR);
+    if (!(col.sql_examples = sql_examples_load(qmd, err))) {
+        fprintf(stderr, "redbench serve: /sql shows no example queries: %s\n", err);
+        col.sql_examples = cJSON_CreateArray();
+    }
+    if (analysis_start(&col, err) < 0) {
+        fprintf(stderr, "redbench serve: %s\n", err);
+        goto out;
+    }
+    ingest_start(&col);
     char bound[128];
     if ((fd = listen_on(listen_spec, bound, sizeof bound, err)) < 0) {
         fprintf(stderr, "redbench serve: %s\n", err);
@@ -505,8 +681,14 @@ int cmd_serve(int argc, char **argv)
     rc = EXIT_OK;
 out:
     sched_stop();
+    analysis_stop(&col);
     if (d) MHD_stop_daemon(d);
+    analysis_free(&col);
+    ingest_free(&col);
     if (fd >= 0) close(fd);
+    sqlq_pool_free(col.qpool);
+    pagecache_free(col.pcache);
+    cJSON_Delete(col.sql_examples);
     store_close(col.st);
     tmpl_set_free(col.pages);
     free(col.token);
