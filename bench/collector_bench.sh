@@ -14,7 +14,8 @@
 # Environment: BENCH_RUN (template run JSON, default tests/fixtures/compare/old1.json),
 # BENCH_INGEST_RUNS (runs per ingest side, default 200), BENCH_FILL_RUNS (runs
 # of 100 results in the read warehouse, default 10000), BENCH_WRK_SECONDS (per
-# endpoint, default 12), BENCH_RESULTS (output file, default bench/RESULTS.md).
+# endpoint, default 12), BENCH_RESULTS (output file, default bench/RESULTS.md),
+# BENCH_SERVE_ARGS (extra `redbench serve` options, e.g. --page-cache-ms 0).
 set -u
 
 [ $# -eq 1 ] || { echo "usage: sh bench/collector_bench.sh BUILD_DIR" >&2; exit 2; }
@@ -65,7 +66,8 @@ REDBENCH_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 export REDBENCH_TOKEN
 # Starts the collector on db $1 at a free loopback port; sets URL and SERVE_PID.
 start_serve() {
-  "$RB" serve --db "$1" --listen 127.0.0.1:0 >"$WORK/serve.out" 2>>"$WORK/serve.err" &
+  # shellcheck disable=SC2086 # BENCH_SERVE_ARGS: extra serve options
+  "$RB" serve --db "$1" --listen 127.0.0.1:0 ${BENCH_SERVE_ARGS:-} >"$WORK/serve.out" 2>>"$WORK/serve.err" &
   SERVE_PID=$!
   i=0 URL=""
   while [ $i -lt 100 ] && [ -z "$URL" ]; do
@@ -151,7 +153,7 @@ SECTION=$WORK/section.md
   echo
   echo "## Collector: ingest and reads"
   echo
-  echo "\`sh bench/collector_bench.sh build\` (\`make bench\`), $START, ${ELAPSED} s; nproc $(nproc);"
+  echo "\`${BENCH_SERVE_ARGS:+BENCH_SERVE_ARGS='$BENCH_SERVE_ARGS' }sh bench/collector_bench.sh build\` (\`make bench\`), $START, ${ELAPSED} s; nproc $(nproc);"
   echo "load average at the start $LOAD0, at the end $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: the"
   echo "loop and HTTP sides run back to back, so both see about the same load);"
   echo "$("$RB" --version 2>/dev/null). Runs are \`$(basename "$TEMPLATE")\`'s results repeated to 100, each with its own"

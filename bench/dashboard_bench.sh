@@ -14,7 +14,8 @@
 # BENCH_FILL_RUNS (runs of 100 results, default 10000 = 1,000,000 results),
 # BENCH_WRK_SECONDS (per page, default 10), BENCH_RESULTS (output file, default
 # bench/RESULTS.md), BENCH_DB (keep the filled warehouse at this path and reuse it
-# when it exists: repeated runs skip the fill).
+# when it exists: repeated runs skip the fill), BENCH_SERVE_ARGS (extra `redbench serve`
+# options, e.g. --page-cache-ms 0 to measure the pages without the page cache).
 set -u
 
 [ $# -eq 1 ] || { echo "usage: sh bench/dashboard_bench.sh BUILD_DIR" >&2; exit 2; }
@@ -89,7 +90,8 @@ POINTS=$(sqlite3 "$DB" "SELECT count(*) FROM results WHERE series_key = '$(echo 
 REDBENCH_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 export REDBENCH_TOKEN
 AUTH="Authorization: Bearer $REDBENCH_TOKEN"
-"$RB" serve --db "$DB" --listen 127.0.0.1:0 >"$WORK/serve.out" 2>>"$WORK/serve.err" &
+# shellcheck disable=SC2086 # BENCH_SERVE_ARGS: extra serve options, e.g. --page-cache-ms 0
+"$RB" serve --db "$DB" --listen 127.0.0.1:0 ${BENCH_SERVE_ARGS:-} >"$WORK/serve.out" 2>>"$WORK/serve.err" &
 SERVE_PID=$!
 i=0 URL=""
 while [ $i -lt 100 ] && [ -z "$URL" ]; do
@@ -177,12 +179,12 @@ LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 SECTION=$WORK/section.md
 {
   echo
-  echo "## Dashboard pages"
+  echo "## Dashboard pages${BENCH_SERVE_ARGS:+ (serve $BENCH_SERVE_ARGS)}"
   echo
   echo "\`sh bench/dashboard_bench.sh build\` (\`make bench\`), $START, ${ELAPSED} s; nproc $(nproc); load average"
   echo "$LOAD0 before, $LOAD1 after (a shared machine: other processes ran beside it, so the figures are noisy)."
   echo "$("$RB" --version 2>/dev/null). $NRES results in $FILL runs (${DBMB} MB, $FILL_NOTE by \`ingest_loop fill\`:"
-  echo "runs an hour apart on main, 10 groups of 100 series, so a series has $POINTS points). Collector with 4 threads;"
+  echo "runs an hour apart on main, 10 groups of 100 series, so a series has $POINTS points). Collector with default options;"
   echo "every request carries an admin bearer token. wrk -t2 -c32 -d${SECS}s --timeout 10s per page; server ms = the collector's own"
   echo "time per request (its access log), p50/p99 over the same requests."
   echo

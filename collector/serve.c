@@ -509,7 +509,8 @@ static const char SERVE_USAGE[] =
     "                       more tokens with roles: redbench token create --role R --db PATH\n"
     "  --public-read        pages and GET endpoints need no token (writes always do)\n"
     "  --web DIR            templates and static files (default $REDBENCH_WEB, else the build's web/)\n"
-    "  --threads N          HTTP worker threads (default 4)\n"
+    "  --threads N          HTTP worker threads (default 16; an upload waiting for its group\n"
+    "                       commit or ?wait=analysis holds one)\n"
     "  --max-body BYTES     largest accepted request body (default 16777216)\n"
     "  --baseline-branch B  baseline for verdicts on ingest (default main)\n"
     "  --query-conns N      read-only connections for /api/v1/query and /sql (default 4, 1..64)\n"
@@ -542,7 +543,7 @@ int cmd_serve(int argc, char **argv)
         {"public-read", 0, 0, 'p'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     const char *db = "./redbench.db", *listen_spec = "127.0.0.1:8080", *token_file = NULL;
     const char *web = getenv("REDBENCH_WEB");
-    long threads = 4;
+    long threads = 16;
     long query_conns = 4, query_wait_ms = 1000;
     int query_cache = 1;
     long page_cache_ms = 5000;
