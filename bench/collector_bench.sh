@@ -33,33 +33,9 @@ for v in "$RUNS" "$FILL" "$SECS"; do
 done
 [ "$SECS" -ge 1 ] && [ "$SECS" -le 60 ] || { echo "bench: BENCH_WRK_SECONDS must be 1..60" >&2; exit 2; }
 
-# wrk from Debian, installed the way `make deps` installs packages.
-if ! command -v wrk >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "bench: installing wrk" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null ||
-      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; } ||
-      { echo "bench: apt-get install wrk failed" >&2; exit 2; }
-  else
-    echo "bench: wrk not found; run as root:  apt-get install -y wrk" >&2; exit 2
-  fi
-fi
-for tool in sqlite3 curl awk; do
-  command -v $tool >/dev/null || { echo "bench: $tool not found (make deps installs it)" >&2; exit 2; }
-done
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/redbench-cbench.XXXXXX") || exit 2
-SERVE_PID=""
-stop_serve() {
-  if [ -n "$SERVE_PID" ]; then
-    kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
-    SERVE_PID=""
-  fi
-}
-trap 'stop_serve; rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
-log() { printf '%s\n' "$*" >&2; }
-die() { log "bench: $*"; exit 2; }
+. "$HERE/lib.sh"
+bench_tools sqlite3 curl awk
+bench_setup cbench
 bounded() { timeout 600 "$@" </dev/null; }
 
 REDBENCH_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
