@@ -85,13 +85,11 @@ DRIVER_OBJ = $(filter-out $(BUILD)/main.o,$(APP_OBJ)) $(LIB_OBJ)
 $(BUILD)/scenario_driver: tests/scenario_driver.c $(DRIVER_OBJ) $(HDRS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(DRIVER_OBJ) $(LDLIBS)
 
-$(BUILD)/delayproxy: tests/delayproxy.c $(BUILD)/lib/util.o
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 test: deps
 	@$(MAKE) --no-print-directory test-only
 
-test-only: $(BUILD)/redbench $(UNIT_BIN) $(BUILD)/delayproxy $(BUILD)/scenario_driver
+test-only: $(BUILD)/redbench $(UNIT_BIN) $(BUILD)/scenario_driver
 	@sh tests/run.sh $(BUILD)
 
 asan: deps

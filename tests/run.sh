@@ -7,7 +7,7 @@
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$BUILD" && pwd)
-export RB_BIN="$BUILD/redbench" RB_DELAYPROXY="$BUILD/delayproxy" RB_ROOT="$ROOT"
+export RB_BIN="$BUILD/redbench" RB_DELAYPROXY="$ROOT/tests/delayproxy.sh" RB_ROOT="$ROOT"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
