@@ -4,7 +4,7 @@
 # annotations, a thresholds file that changes a verdict, SLO limits (from a
 # file and from the warehouse's thresholds table), and the environment
 # differences a regression lists (maxmemory-policy changed between runs).
-# Slow runs go through the delay proxy (tests/delayproxy.c); thresholds are
+# Slow runs go through the delay proxy (tests/delayproxy.sh); thresholds are
 # 50% where machine noise must not decide (as in test_regression.sh).
 . "$(dirname "$0")/lib.sh"
 

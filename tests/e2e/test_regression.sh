@@ -1,6 +1,6 @@
 #!/bin/bash
 # A regression detected for real: runs through a delay-injecting TCP proxy
-# (tests/delayproxy.c) are slower for a physical reason; `redbench analyze`
+# (tests/delayproxy.sh) are slower for a physical reason; `redbench analyze`
 # must exit 1 naming the series, and exit 0 for an unchanged run.
 # The practical threshold is 50% here: this machine is shared and noisy, and
 # the injected delay (1 ms per round trip against ~0.1 ms) is far beyond it.
