@@ -77,6 +77,11 @@ cJSON *sql_examples_load(const char *path, char *err);
  * refused or SQL error, 408 time limit, 503 open failure, and 503 with
  * "Retry-After: 1" when the query pool stayed busy (SQLQ_BUSY). */
 enum MHD_Result query_failed(struct MHD_Connection *c, enum sqlq_status st, const char *err);
+/* Answers 200 with a query's result (takes res's data): content type ctype,
+ * Content-Disposition disposition when not NULL, and the X-Redbench-Rows,
+ * -Truncated and -Cached headers of info. */
+enum MHD_Result query_respond(struct MHD_Connection *c, buf *res, const sqlq_info *info, const char *ctype,
+                              const char *disposition);
 
 /* Operations endpoints (collector/ops_api.c). */
 enum MHD_Result api_metrics(const struct request *r);

@@ -137,20 +137,8 @@ static enum MHD_Result sql_csv(const struct request *r, const char *q)
         buf_cleanup(&out);
         return query_failed(r->conn, st, err);
     }
-    size_t len = out.len;
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf_take(&out), MHD_RESPMEM_MUST_FREE);
-    char n[32];
-    snprintf(n, sizeof n, "%ld", info.rows);
-    MHD_add_response_header(resp, "Content-Type", "text/csv; charset=utf-8");
-    MHD_add_response_header(resp, "Content-Disposition", "attachment; filename=\"redbench-query.csv\"");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "X-Redbench-Rows", n);
-    MHD_add_response_header(resp, "X-Redbench-Truncated", info.truncated ? "true" : "false");
-    MHD_add_response_header(resp, "X-Redbench-Cached", info.cached ? "true" : "false");
-    ret = MHD_queue_response(r->conn, 200, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    return query_respond(r->conn, &out, &info, "text/csv; charset=utf-8",
+                         "attachment; filename=\"redbench-query.csv\"");
 }
 
 enum MHD_Result page_sql_csv(const struct request *r)

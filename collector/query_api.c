@@ -28,6 +28,25 @@ static int lower_limit(const cJSON *j, const char *name, long *v, char *err)
     return 0;
 }
 
+enum MHD_Result query_respond(struct MHD_Connection *c, buf *res, const sqlq_info *info, const char *ctype,
+                              const char *disposition)
+{
+    size_t len = res->len;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf_take(res), MHD_RESPMEM_MUST_FREE);
+    char n[32];
+    snprintf(n, sizeof n, "%ld", info->rows);
+    MHD_add_response_header(resp, "Content-Type", ctype);
+    if (disposition) MHD_add_response_header(resp, "Content-Disposition", disposition);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Redbench-Rows", n);
+    MHD_add_response_header(resp, "X-Redbench-Truncated", info->truncated ? "true" : "false");
+    MHD_add_response_header(resp, "X-Redbench-Cached", info->cached ? "true" : "false");
+    enum MHD_Result ret = MHD_queue_response(c, 200, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
 enum MHD_Result query_failed(struct MHD_Connection *c, enum sqlq_status st, const char *err)
 {
     if (st != SQLQ_BUSY) {
@@ -104,18 +123,7 @@ enum MHD_Result api_query(const struct request *r)
         ret = query_failed(r->conn, st, err);
         goto out;
     }
-    size_t len = res.len;
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf_take(&res), MHD_RESPMEM_MUST_FREE);
-    char n[32];
-    snprintf(n, sizeof n, "%ld", info.rows);
-    MHD_add_response_header(resp, "Content-Type", content_types[fmt]);
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "X-Redbench-Rows", n);
-    MHD_add_response_header(resp, "X-Redbench-Truncated", info.truncated ? "true" : "false");
-    MHD_add_response_header(resp, "X-Redbench-Cached", info.cached ? "true" : "false");
-    ret = MHD_queue_response(r->conn, 200, resp);
-    MHD_destroy_response(resp);
+    ret = query_respond(r->conn, &res, &info, content_types[fmt], NULL);
 out:
     free(sql);
     cJSON_Delete(j);
