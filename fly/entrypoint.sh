@@ -31,7 +31,9 @@ collector)
 target)
   if [ -n "${REDBENCH_TARGET_CMD:-}" ]; then exec sh -c "$REDBENCH_TARGET_CMD"; fi
   port=${REDBENCH_TARGET_PORT:-6379}
+  # A replica's first sync lands in a file: keep it in its own directory, not the cwd.
   set -- --port "$port" --bind "${REDBENCH_TARGET_BIND:-* -::*}" --save '' --appendonly no \
+    --dir "${REDBENCH_TARGET_DIR:-$(mktemp -d)}" \
     --maxmemory "${REDBENCH_TARGET_MAXMEMORY:-0}" --maxmemory-policy noeviction --daemonize no
   if [ -n "${REDIS_PASSWORD:-}" ]; then
     set -- "$@" --requirepass "$REDIS_PASSWORD" --masterauth "$REDIS_PASSWORD"

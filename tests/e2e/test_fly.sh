@@ -149,12 +149,15 @@ REDBENCH_TARGET_PORT=$SPORT REDBENCH_TARGET_BIND=127.0.0.1 REDIS_PASSWORD=pw-ep 
   sh "$FLYDIR/entrypoint.sh" target > "$TMP/replica.out" 2>&1 &
 PIDS="$PIDS $!"
 redis-cli -p $TPORT -a pw-ep --no-auth-warning set fly-key v1 >/dev/null
+# The first sync waits repl-diskless-sync-delay (5 s) before it starts; a loaded CI machine
+# needs more than twice that, so the wait is bounded at 40 s.
 ok_rep=1
-for i in $(seq 1 100); do
+for i in $(seq 1 400); do
   [ "$(redis-cli -p $SPORT -a pw-ep --no-auth-warning get fly-key 2>/dev/null)" = v1 ] && { ok_rep=0; break; }
   sleep 0.1
 done
 check "entrypoint target with REDBENCH_REPLICAOF: a replica that follows the primary" [ $ok_rep = 0 ]
+[ $ok_rep = 0 ] || { sed 's/^/# replica: /' "$TMP/replica.out" | tail -30; sed 's/^/# primary: /' "$TMP/target.out" | tail -20; }
 CPORT=$(( TPORT + 2 ))
 REDBENCH_BIN="$RB" REDBENCH_DB="$TMP/ep.db" REDBENCH_LISTEN=127.0.0.1:$CPORT LITESTREAM_BUCKET= BUCKET_NAME= \
   sh "$FLYDIR/entrypoint.sh" collector > "$TMP/ep-collector.out" 2>&1 &
