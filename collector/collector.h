@@ -156,6 +156,9 @@ const char *static_mime(const char *name);
 /* Series trend page and its JSON (collector/page_trends.c, docs/dashboard.md, docs/api.md). */
 enum MHD_Result page_trends(const struct request *r);
 enum MHD_Result api_series(const struct request *r);
+/* GET /api/v1/report?project=P&branch=B: BENCHMARK_RESULTS.md as text/markdown,
+ * made by analyzer/report.c on a reader (collector/report_api.c, docs/report.md). */
+enum MHD_Result api_report(const struct request *r);
 
 /* Deployment modes, cost, orchestrated benchmarks pages (collector/page_modes.c,
  * page_cost.c, page_bench.c; docs/dashboard.md). */

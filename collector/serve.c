@@ -31,6 +31,7 @@ enum route { R_HEALTH, R_METRICS, R_PAGE_INDEX, R_PAGE_RUN, R_RUNS_POST, R_RUNS_
              R_SERIES_NOISY, R_BENCH_START, R_BENCH_STATUS, R_BENCH_RESULTS, R_TASK_LEASE,
              R_TASK_HEARTBEAT, R_TASK_RESULT, R_SCHED_POST, R_SCHED_LIST, R_SCHED_DELETE,
              R_STATIC, R_PAGE_TRENDS, R_API_SERIES,
+             R_API_REPORT,
              R_PAGE_MODES, R_PAGE_COST, R_PAGE_BENCHES, R_PAGE_BENCH,
              R_PAGE_SQL, R_PAGE_SQL_CSV, R_PAGE_SQL_POST,
              R_PAGE_COMPARE, R_PAGE_TRIAGE, R_PAGE_LOGIN, R_PAGE_LOGIN_POST, R_PAGE_LOGOUT, R__MAX };
@@ -71,6 +72,7 @@ static const struct {
     [R_STATIC] = {"GET", "/static/*", OPEN, page_static}, /* no secrets; the open /login page uses them */
     [R_PAGE_TRENDS] = {"GET", "/trends", ROLE_READ, page_trends},
     [R_API_SERIES] = {"GET", "/api/v1/series", ROLE_READ, api_series},
+    [R_API_REPORT] = {"GET", "/api/v1/report", ROLE_READ, api_report}, /* text/markdown */
     [R_PAGE_MODES] = {"GET", "/modes", ROLE_READ, page_modes},
     [R_PAGE_COST] = {"GET", "/cost", ROLE_READ, page_cost},
     [R_PAGE_BENCHES] = {"GET", "/benchmarks", ROLE_READ, page_benchmarks},
@@ -526,6 +528,7 @@ static const char SERVE_USAGE[] =
     "/healthz, /metrics; pages: /, /runs/{id}. Roles: read, ingest, query, admin.\n"
     "Dashboard (docs/dashboard.md): /trends (+ GET /api/v1/series), assets /static/NAME.\n"
     "Pages /modes, /cost, /benchmarks, /benchmarks/{id} (docs/dashboard.md).\n"
+    "BENCHMARK_RESULTS.md: GET /api/v1/report[?project=P&branch=B] (text/markdown; docs/report.md).\n"
     "SQL page /sql (query box, role query) and /sql.csv (docs/dashboard.md, docs/queries.md).\n"
     "Compare /compare[?base=ID&head=ID]; browsers log in at /login (token cookie), log out\n"
     "with POST /logout, triage with POST /verdicts/{id}/triage (admin; docs/dashboard.md).\n"
