@@ -20,7 +20,7 @@
 #define THRESHOLDS_FILE_MAX 16384  /* bytes; the file travels to a collector in the URL */
 
 static const char ANALYZE_USAGE[] =
-    "usage: redbench analyze --run ID (--db PATH | --collector URL) [options]\n"
+    "usage: redbench analyze --run ID (--db PATH | --collector URL [--token T]) [options]\n"
     "       redbench analyze changepoints --input FILE [options]\n"
     "\n"
     "Judges every result of a run against its baseline: earlier runs of the same\n"
@@ -33,6 +33,8 @@ static const char ANALYZE_USAGE[] =
     "  --run ID               the run to judge ('latest' = the newest run; --db only)\n"
     "  --db PATH              read the warehouse file directly (read-only)\n"
     "  --collector URL        ask a collector instead\n"
+    "  --token T              bearer token for --collector (read role; default\n"
+    "                         $REDBENCH_TOKEN; none needed under --public-read)\n"
     "  --baseline-branch B    (default main)\n"
     "  --since DATE           baseline runs started at or after DATE (2026-10-01)\n"
     "  --days N               baseline runs started at most N days before the run\n"
@@ -72,8 +74,8 @@ static int latest_run(sqlite3 *db, char *out, size_t n, char *err)
 }
 
 /* GET /api/v1/runs/{id}/analysis with the options a person set. */
-static int analyze_remote(const char *collector, const char *run_id, const analyze_opts *o,
-                          const char *th_text, verdict_list *vl, char *err)
+static int analyze_remote(const char *collector, const char *token, const char *run_id,
+                          const analyze_opts *o, const char *th_text, verdict_list *vl, char *err)
 {
     size_t cl = strlen(collector);
     while (cl > 0 && collector[cl - 1] == '/') cl--;
@@ -104,7 +106,7 @@ static int analyze_remote(const char *collector, const char *run_id, const analy
     char *url = buf_take(&q);
     httpc_resp r;
     char herr[RB_ERR_LEN];
-    int hrc = httpc_request("GET", url, NULL, NULL, NULL, 0, 30000, 64u << 20, &r, herr);
+    int hrc = httpc_request("GET", url, token, NULL, NULL, 0, 30000, 64u << 20, &r, herr);
     free(url);
     if (hrc < 0) return rb_err(err, "%s", herr);
     int rc = -1;
@@ -148,8 +150,10 @@ int cmd_analyze(int argc, char **argv)
         {"max-baseline-runs", 1, 0, 'M'}, {"min-baseline-runs", 1, 0, 'm'},
         {"format", 1, 0, 'f'}, {"rule", 1, 0, 'R'}, {"thresholds", 1, 0, 'T'},
         {"since", 1, 0, 's'}, {"days", 1, 0, 'D'}, {"fail-on", 1, 0, 'F'},
-        {"insufficient", 1, 0, 'I'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"insufficient", 1, 0, 'I'}, {"token", 1, 0, 'k'}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *run = NULL, *dbpath = NULL, *collector = NULL, *th_path = NULL;
+    const char *token = getenv("REDBENCH_TOKEN");
     analyze_opts o;
     analyze_opts_default(&o);
     int fmt = FMT_TABLE, insufficient_fails = 1, opt;
@@ -162,6 +166,7 @@ int cmd_analyze(int argc, char **argv)
         case 'r': run = optarg; break;
         case 'd': dbpath = optarg; break;
         case 'c': collector = optarg; break;
+        case 'k': token = optarg; break;
         case 'b':
             if (strlen(optarg) >= sizeof o.baseline_branch) return bad_value("baseline-branch", "a shorter name");
             snprintf(o.baseline_branch, sizeof o.baseline_branch, "%s", optarg);
@@ -265,7 +270,7 @@ int cmd_analyze(int argc, char **argv)
         if (rc == 0) rc = analyze_run(db, id, &o, &vl, err);
         sqlite3_close(db);
     } else {
-        rc = analyze_remote(collector, run, &o, th_text, &vl, err);
+        rc = analyze_remote(collector, token && *token ? token : NULL, run, &o, th_text, &vl, err);
     }
     thresholds_free(th);
     free(th_text);

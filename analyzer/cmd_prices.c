@@ -13,7 +13,7 @@
 #include "util.h"
 
 static const char PRICES_USAGE[] =
-    "usage: redbench prices list [--json] (--db PATH | --collector URL)\n"
+    "usage: redbench prices list [--json] (--db PATH | --collector URL [--token T])\n"
     "       redbench prices add --preset P --memory-mb N --usd-per-second X --effective-date YYYY-MM-DD\n"
     "                           [--provider fly] [--region-group any] [--source TEXT]\n"
     "                           (--db PATH | --collector URL [--token T])\n"
@@ -25,7 +25,8 @@ static const char PRICES_USAGE[] =
     "provider, preset, region group, memory and effective date.\n"
     "\n"
     "  --db PATH          the warehouse file (add: only while no collector writes it)\n"
-    "  --collector URL    a collector; add needs its token (--token, default $REDBENCH_TOKEN)\n"
+    "  --collector URL    a collector; --token T (default $REDBENCH_TOKEN) is sent: add needs\n"
+    "                     the admin role, list any token (none under --public-read)\n"
     "  --json             list: print the JSON document instead of tables\n"
     "\n"
     "exit status: 0 ok, 2 error.\n";

@@ -209,8 +209,9 @@ out:
 static const char TRIAGE_USAGE[] =
     "usage: redbench triage VERDICT_ID (--accept | --false-positive | --clear)\n"
     "                       [--note TEXT] [--by NAME] (--db PATH | --collector URL [--token T])\n"
-    "       redbench triage --run RUN_ID (--db PATH | --collector URL) [--format table|json]\n"
-    "       redbench triage --noisy [--all] [--limit N] (--db PATH | --collector URL)\n"
+    "       redbench triage --run RUN_ID (--db PATH | --collector URL [--token T])\n"
+    "                       [--format table|json]\n"
+    "       redbench triage --noisy [--all] [--limit N] (--db PATH | --collector URL [--token T])\n"
     "                       [--format table|json]\n"
     "\n"
     "Records a person's decision on a regression (or improvement) verdict in the\n"
