@@ -21,7 +21,7 @@ trap 'kill "$pid" 2>/dev/null; wait "$pid"; rm -f "$ready"; exit 0' TERM INT
 i=0
 while [ ! -s "$ready" ]; do
   kill -0 "$pid" 2>/dev/null || { echo "delayproxy.sh: redbench proxy did not start" >&2; exit 2; }
-  i=$((i + 1)); [ $i -gt 200 ] && { kill "$pid"; echo "delayproxy.sh: no ready file" >&2; exit 2; }
+  i=$((i + 1)); [ $i -gt 600 ] && { kill "$pid"; echo "delayproxy.sh: no ready file after 30 s" >&2; exit 2; }
   sleep 0.05
 done
 addr=$(cat "$ready")

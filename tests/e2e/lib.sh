@@ -26,15 +26,35 @@ notok() { echo "not ok - $1"; FAILS=$((FAILS+1)); }
 # check NAME CMD...: runs CMD, ok if it exits 0.
 check() { name=$1; shift; if "$@"; then ok "$name"; else notok "$name"; fi; }
 
-# start_redis: starts redis-server on a free loopback port; sets REDIS_PORT.
+# port_free PORT: 0 if nothing accepts connections on 127.0.0.1:PORT.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port [COUNT]: prints a random loopback port P (30000..49999) such that
+# P .. P+COUNT-1 accept no connection now (COUNT defaults to 1). Another
+# process may still take one before it is used: callers that bind it check.
+free_port() {
+  local n=${1:-1} p k okp try
+  for try in $(seq 1 100); do
+    p=$(( (RANDOM % 20000) + 30000 ))
+    okp=1
+    for k in $(seq 0 $((n - 1))); do port_free $((p + k)) || { okp=0; break; }; done
+    [ $okp = 1 ] && { echo "$p"; return 0; }
+  done
+  echo "# no free port found" >&2; return 1
+}
+
+# start_redis [ARGS...]: starts redis-server (with ARGS added to its options)
+# on a free loopback port; sets REDIS_PORT. The server that answers must be the
+# one started here (its INFO process_id), not another test's holding the port.
 start_redis() {
   for attempt in 1 2 3 4 5 6 7 8 9 10; do
-    REDIS_PORT=$(( (RANDOM % 20000) + 30000 ))
+    REDIS_PORT=$(free_port) || continue
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-      --dir "$TMP" --logfile "$TMP/redis-$REDIS_PORT.log" --daemonize no &
+      --dir "$TMP" --logfile "$TMP/redis-$REDIS_PORT.log" --daemonize no "$@" &
     rpid=$!
-    for i in $(seq 1 50); do
-      if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+    # Bounded: 30 s (a loaded machine), less when the server exits (port taken).
+    for i in $(seq 1 300); do
+      if redis-cli -p "$REDIS_PORT" info server 2>/dev/null | tr -d '\r' | grep -qx "process_id:$rpid"; then
         PIDS="$PIDS $rpid"; return 0
       fi
       kill -0 $rpid 2>/dev/null || break
@@ -56,7 +76,8 @@ start_collector() {
   "$RB" serve --db "$db" --listen 127.0.0.1:0 $pub "$@" > "$TMP/serve.out" 2> "$TMP/serve.err" &
   SERVE_PID=$!
   PIDS="$PIDS $SERVE_PID"
-  for i in $(seq 1 100); do
+  # Bounded: 60 s (migrations and sanitizers on a loaded machine), less if it exits.
+  for i in $(seq 1 600); do
     URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/serve.out")
     [ -n "$URL" ] && return 0
     kill -0 $SERVE_PID 2>/dev/null || break
@@ -66,23 +87,26 @@ start_collector() {
 }
 
 # stop_collector: SIGTERM, then its exit status must be 0 (sanitizers report
-# leaks and errors through it).
+# leaks and errors through it). Bounded: after 60 s it is killed (-9) and the
+# status is not 0.
 stop_collector() {
   kill -TERM "$SERVE_PID"
+  i=0; while kill -0 "$SERVE_PID" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+  kill -0 "$SERVE_PID" 2>/dev/null && { echo "# collector still running 60 s after SIGTERM: killed" >&2; kill -9 "$SERVE_PID"; }
   wait "$SERVE_PID"
   SERVE_RC=$?
   PIDS=$(echo "$PIDS" | sed "s/\b$SERVE_PID\b//")
   return $SERVE_RC
 }
 
-# analyzed DB: waits (at most 120 s) until the collector has judged every stored
+# analyzed DB: waits (at most 300 s) until the collector has judged every stored
 # run: its analysis thread runs behind the uploads, at a lower priority.
 analyzed() {
-  for i in $(seq 1 1200); do
+  for i in $(seq 1 3000); do
     [ "$(sqlite3 -cmd '.timeout 5000' "$1" "select count(*) from runs where verdict_status = 'pending'")" = 0 ] && return 0
     sleep 0.1
   done
-  echo "# analysis still pending after 120 s" >&2; return 1
+  echo "# analysis still pending after 300 s" >&2; return 1
 }
 
 # sql DB QUERY: one value from the warehouse.

@@ -41,19 +41,32 @@ check "--format json: summary status insufficient_baseline" \
   [ "$(jget "$TMP/r1.json.out" '$.summary.status')" = insufficient_baseline ]
 
 # ---- baseline, then an unchanged run (exit 0) ----
+# Four runs in all (five with the unchanged one) before the slowed run below:
+# with fewer, the default rule's prediction interval of the run medians is so
+# wide on a loaded machine that even a 20-fold drop of ops/s can stay inside it.
 base_ok=1
-for i in 2 3; do bench "$REDIS_PORT" "$TMP/r$i.json" || base_ok=0; done
-check "two more runs on main" [ $base_ok = 1 ]
-bench "$REDIS_PORT" "$TMP/same.json"
-SAME=$(jget "$TMP/same.json" '$.run_id')
+for i in 2 3 4; do bench "$REDIS_PORT" "$TMP/r$i.json" || base_ok=0; done
+check "three more runs on main" [ $base_ok = 1 ]
 # A threshold of 300%: other work on a shared machine can double latencies
-# between two runs; the delay proxy below multiplies them by 20 and more.
-an --run "$SAME" --threshold 3 > "$TMP/same.out" 2>&1
-rc=$?
-sed 's/^/# /' "$TMP/same.out"
+# between two runs; the delay proxy below multiplies them by 20 and more. A CPU
+# hog can still slow one run for real, so up to three runs are measured; one
+# clean pass is what this checks (a flagged attempt stays out of later baselines).
+for attempt in 1 2 3; do
+  bench "$REDIS_PORT" "$TMP/same.json"
+  SAME=$(jget "$TMP/same.json" '$.run_id')
+  an --run "$SAME" --threshold 3 > "$TMP/same.out" 2>&1
+  rc=$?
+  sed 's/^/# /' "$TMP/same.out"
+  [ $rc = 0 ] && break
+  echo "# attempt $attempt: the unchanged run was flagged (a noisy machine?); measuring again"
+done
 check "unchanged run: exit 0" [ $rc = 0 ]
-check "  judged against 3 baseline runs by the default rule" \
-  grep -q "ops_per_sec .* ±300% run-spread+mann-whitney+threshold .* 3  pass" "$TMP/same.out"
+# The baseline: r1..r4, less any the collector flagged on ingest (noise can flag one).
+NB=$(sql "$DB" "select count(*) from runs u where u.id in ('$R1', '$(jget "$TMP/r2.json" '$.run_id')',
+  '$(jget "$TMP/r3.json" '$.run_id')', '$(jget "$TMP/r4.json" '$.run_id')')
+  and not exists (select 1 from verdicts v where v.run_id = u.id and v.status = 'regression' and v.triage is null and v.test <> 'slo')")
+check "  judged against the $NB unflagged baseline runs (of 4) by the default rule" \
+  sh -c "[ '$NB' -ge 2 ] && grep -q 'ops_per_sec .* ±300% run-spread+mann-whitney+threshold .* $NB  pass' '$TMP/same.out'"
 
 # ---- SLOs: from a file (--db) and from the warehouse table (--collector) ----
 printf 'slo get p99_us < 1us   # impossible\nslo get ops_per_sec > 1\n' > "$TMP/slo.thresholds"
@@ -79,7 +92,7 @@ sql "$DB" "delete from thresholds"
 redis-cli -p "$REDIS_PORT" config set maxmemory-policy allkeys-lru > /dev/null
 "$RB_DELAYPROXY" 0 "127.0.0.1:$REDIS_PORT" 500 --max-seconds 240 > "$TMP/proxy.out" 2>&1 &
 PIDS="$PIDS $!"
-for i in $(seq 1 50); do PPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/proxy.out"); [ -n "$PPORT" ] && break; sleep 0.1; done
+for i in $(seq 1 300); do PPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/proxy.out"); [ -n "$PPORT" ] && break; sleep 0.1; done
 check "delay proxy is listening" [ -n "$PPORT" ]
 bench "$PPORT" "$TMP/slow.json"
 redis-cli -p "$REDIS_PORT" config set maxmemory-policy noeviction > /dev/null

@@ -11,9 +11,9 @@ FX="$RB_ROOT/tests/fixtures/compare"
 DB="$TMP/wh.db"
 AUTH="Authorization: Bearer $REDBENCH_TOKEN"
 
-# poll_sql NAME QUERY WANT: bounded (30 s) wait until QUERY gives WANT.
+# poll_sql NAME QUERY WANT: bounded (120 s: a loaded machine) wait until QUERY gives WANT.
 poll_sql() {
-  for i in $(seq 1 300); do
+  for i in $(seq 1 1200); do
     [ "$(sql "$DB" "$2")" = "$3" ] && { ok "$1"; return 0; }
     sleep 0.1
   done

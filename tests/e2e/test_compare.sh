@@ -73,7 +73,7 @@ check "five baseline run files" [ $base_ok = 1 ]
 "$RB_DELAYPROXY" 0 "127.0.0.1:$REDIS_PORT" 500 --max-seconds 120 > "$TMP/proxy.out" 2>&1 &
 PIDS="$PIDS $!"
 PPORT=""
-for i in $(seq 1 50); do PPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/proxy.out"); [ -n "$PPORT" ] && break; sleep 0.1; done
+for i in $(seq 1 300); do PPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/proxy.out"); [ -n "$PPORT" ] && break; sleep 0.1; done
 check "delay proxy is listening" [ -n "$PPORT" ]
 bench "$PPORT" "$TMP/slow.json"
 OLD="$TMP/old1.json $TMP/old2.json $TMP/old3.json $TMP/old4.json $TMP/old5.json"

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CLIENTS=16   # concurrent uploaders
-PER=60       # runs per uploader and round: enough that a kill after 0.3-0.9 s lands mid-stream
+PER=60       # runs per uploader and round: enough that a kill 0.3-0.9 s after the first ack lands mid-stream
 ROUNDS=3
 
 start_redis || { notok "redis-server starts"; finish; }
@@ -50,9 +50,10 @@ uploader() {
   done > "$TMP/acks/r$1-c$2"
 }
 
-# wait_all PID...: waits for the uploaders, at most 30 s, then kills the rest.
+# wait_all SECONDS PID...: waits for the uploaders, at most SECONDS, then kills the rest.
 wait_all() {
-  for i in $(seq 1 300); do
+  secs=$1; shift
+  for i in $(seq 1 $((secs * 10))); do
     alive=0
     for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
     [ $alive = 0 ] && break
@@ -78,12 +79,15 @@ for round in $(seq 1 $ROUNDS); do
   rm -f "$TMP"/acks/r$round-*
   UP=""
   for c in $(seq 0 $((CLIENTS - 1))); do uploader $round $c & UP="$UP $!"; done
+  # The kill lands 0.3-0.9 s after the first acknowledged upload (a loaded
+  # machine may take seconds to answer the first; bounded: 60 s).
+  for i in $(seq 1 600); do cat "$TMP"/acks/r$round-* 2>/dev/null | grep -q ' 20[01]$' && break; sleep 0.1; done
   sleep "0.$(( RANDOM % 7 + 3 ))"
   acked_at_kill=$(cat "$TMP"/acks/r$round-* 2>/dev/null | grep -c ' 20[01]$')
   kill -9 "$SERVE_PID"
   wait "$SERVE_PID" 2>/dev/null
   PIDS=$(echo "$PIDS" | sed "s/\b$SERVE_PID\b//")
-  wait_all $UP
+  wait_all 30 $UP
   cat "$TMP"/acks/r$round-* > "$TMP/acks.r$round"
   acked=$(grep -c ' 20[01]$' "$TMP/acks.r$round")
   cut=$(grep -c ' 000$' "$TMP/acks.r$round")
@@ -120,13 +124,13 @@ split -n l/$CLIENTS "$TMP/all.ids" "$TMP/part."
 UP=""
 for part in "$TMP"/part.*; do
   ( while read -r id; do
-      code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $REDBENCH_TOKEN" \
+      code=$(curl -s -m 60 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $REDBENCH_TOKEN" \
         -H 'Content-Type: application/json' --data-binary @"$TMP/runs/$id.json" "$URL/api/v1/runs")
       echo "$id $code"
     done < "$part" > "$part.codes" ) &
   UP="$UP $!"
 done
-wait_all $UP
+wait_all 300 $UP
 cat "$TMP"/part.*.codes > "$TMP/reupload"
 echo "# re-upload: $(cut -d' ' -f2 "$TMP/reupload" | sort | uniq -c | tr -s ' \n' ' ')"
 check "re-upload: every run answered ($(wc -l < "$TMP/reupload") of $total)" [ "$(wc -l < "$TMP/reupload")" = "$total" ]
@@ -138,8 +142,8 @@ bad=$(sql "$DB" "select count(*) from (select id from runs) w where $MISMATCH")
 check "no stored run is half-written after the re-upload ($bad are)" [ "$bad" = 0 ]
 check "PRAGMA integrity_check is ok at the end" [ "$(sql "$DB" 'pragma integrity_check')" = ok ]
 # Analysis follows the commit: runs left pending by the kills are queued again
-# at each restart; in the end every run is analysed (bounded wait, 60 s).
-for i in $(seq 1 600); do
+# at each restart; in the end every run is analysed (bounded wait, 300 s).
+for i in $(seq 1 3000); do
   [ "$(sql "$DB" 'select count(*) from runs where analyzed_at is null')" = 0 ] && break
   sleep 0.1
 done

@@ -76,7 +76,7 @@ SLOW_OK=0
 if [ -x "${RB_DELAYPROXY:-}" ]; then
   "$RB_DELAYPROXY" 0 "127.0.0.1:$REDIS_PORT" 500 --max-seconds 120 > "$TMP/proxy.out" 2>&1 &
   PROXY_PID=$!; PIDS="$PIDS $PROXY_PID"
-  for i in $(seq 1 50); do PPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/proxy.out"); [ -n "$PPORT" ] && break; sleep 0.1; done
+  for i in $(seq 1 300); do PPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/proxy.out"); [ -n "$PPORT" ] && break; sleep 0.1; done
   [ -n "${PPORT:-}" ] && run slow --branch main --commit c0ffee07 --target "127.0.0.1:$PPORT" --collector "$URL" && SLOW_OK=1
   kill "$PROXY_PID" 2>/dev/null
 fi
@@ -95,14 +95,14 @@ check "a run whose config audit carries an img/onerror payload uploads" \
 # An orchestrated benchmark: one task (set, get) leased by one real worker.
 PLAN='{"target":"127.0.0.1:'$REDIS_PORT'","scenarios":"set,get","concurrency":[2],"value_size":[32],
        "dataset_size":[100],"iterations":2,"requests":600,"warmup":50,"workers":1,"start_delay":1,
-       "lease_seconds":5,"branch":"main","project":"default","preset":"performance-16x"}'
+       "lease_seconds":30,"branch":"main","project":"default","preset":"performance-16x"}'
 curl -s -m 30 -o "$TMP/bench.json" -w '%{http_code}' -H "Authorization: Bearer $REDBENCH_TOKEN" \
   -H 'Content-Type: application/json' --data-binary "$PLAN" "$URL/benchmark/start" > "$TMP/bench.code"
 BENCH_ID=$(jget "$TMP/bench.json" '$.id')
 check "an orchestrated benchmark starts (201)" [ "$(cat "$TMP/bench.code")" = 201 -a -n "$BENCH_ID" ]
 timeout 120 "$RB" worker --collector "$URL" --name browser-w1 --once --idle-exit 30 > "$TMP/w1.out" 2> "$TMP/w1.err"
 i=0 bstatus=""
-while [ $i -lt 150 ]; do # at most 30 s
+while [ $i -lt 600 ]; do # at most 120 s
   bstatus=$(sql "$DB" "select status from benchmarks where id = '$BENCH_ID'" 2>/dev/null)
   [ "$bstatus" = complete ] && break
   sleep 0.2; i=$((i + 1))
@@ -110,10 +110,10 @@ done
 check "the orchestrated benchmark completes" [ "$bstatus" = complete ]
 
 # ---- expectations from the warehouse ----
-# Verdicts follow ingest asynchronously: wait (at most 30 s) until every run is analysed, so
+# Verdicts follow ingest asynchronously: wait (at most 300 s) until every run is analysed, so
 # the pages and the expectations see the same verdicts.
 i=0
-while [ $i -lt 150 ] && [ "$(sql "$DB" "select count(*) from runs where analyzed_at is null" 2>/dev/null || echo 0)" != 0 ]; do
+while [ $i -lt 1500 ] && [ "$(sql "$DB" "select count(*) from runs where analyzed_at is null" 2>/dev/null || echo 0)" != 0 ]; do
   sleep 0.2; i=$((i + 1))
 done
 check "every run analysed before the pages are read" [ "$(sql "$DB" "select count(*) from runs where analyzed_at is null")" = 0 ]

@@ -28,7 +28,7 @@ proxy_start() {
     2>>"$TMP/proxy.err" &
   PX_PID=$!
   PIDS="$PIDS $PX_PID"
-  for i in $(seq 1 100); do
+  for i in $(seq 1 600); do # at most 30 s
     [ -s "$TMP/px.ready" ] && { PX_PORT=$(sed 's/.*://' "$TMP/px.ready"); return 0; }
     sleep 0.05
   done
@@ -52,7 +52,13 @@ check "proxy: exits 0 on SIGTERM" [ "$PX_RC" = 0 ]
 proxy_start --delay 40
 delayed=$(p50 "$PX_PORT")
 proxy_stop
-echo "# proxy p50 without delay ${base} us, with --delay 40: ${delayed} us"
+# The base is measured again and the lower taken: a CPU hog during one short
+# measurement must not eat into the rise.
+proxy_start --delay 0
+base2=$(p50 "$PX_PORT")
+proxy_stop
+base=$(awk -v a="$base" -v b="$base2" 'BEGIN { print (b > 0 && (a <= 0 || b < a)) ? b : a }')
+echo "# proxy p50 without delay ${base} us (lower of two), with --delay 40: ${delayed} us"
 check "proxy: --delay 40 adds about 40 ms of round trip (p50 rise >= 32 ms)" \
   awk -v a="$base" -v b="$delayed" 'BEGIN { exit !(a > 0 && b - a >= 32000) }'
 check "proxy: --delay 40 adds no more than a generous bound (p50 < 400 ms)" \
@@ -63,7 +69,7 @@ rm -f "$TMP/evl.jsonl"
 # A long window, so that even a slow (sanitizer) build measures inside it.
 proxy_start --faults "0s+6s:latency=60" --events "$TMP/evl.jsonl"
 during=$(p50 "$PX_PORT" 20)
-for i in $(seq 1 200); do grep -q '"event":"end"' "$TMP/evl.jsonl" 2>/dev/null && break; sleep 0.05; done
+for i in $(seq 1 600); do grep -q '"event":"end"' "$TMP/evl.jsonl" 2>/dev/null && break; sleep 0.05; done
 after=$(p50 "$PX_PORT" 100)
 proxy_stop
 echo "# proxy latency=60 fault: p50 during ${during} us, after ${after} us"
@@ -75,26 +81,27 @@ check "proxy: latency events carry the argument" grep -q '"event":"start","index
 
 # ---- proxy: faults ----
 rm -f "$TMP/ev.jsonl"
-proxy_start --faults "1s+1500ms:stall,3500ms+2s:reset" --events "$TMP/ev.jsonl"
+# The reset window is 3 s: two checks (each a process or two) must fit in it.
+proxy_start --faults "1s+1500ms:stall,3500ms+3s:reset" --events "$TMP/ev.jsonl"
 # A connection opened before the reset window, used before and during it.
 exec 3<>"/dev/tcp/127.0.0.1/$PX_PORT"
 printf 'PING\r\n' >&3
 read -r -t 3 pre <&3
 check "proxy: a connection works before any fault" [ "$(printf %s "$pre" | tr -d '\r')" = "+PONG" ]
 # The stall: wait for its start event, then a PING must be answered only after its end.
-for i in $(seq 1 60); do grep -q '"event":"start","index":0' "$TMP/ev.jsonl" 2>/dev/null && break; sleep 0.05; done
+for i in $(seq 1 200); do grep -q '"event":"start","index":0' "$TMP/ev.jsonl" 2>/dev/null && break; sleep 0.05; done
 reply=$(redis-cli -p "$PX_PORT" ping 2>&1)
 t_reply=$(now_ms)
 stall_end=$(sed -n 's/.*"unix_ms":\([0-9]*\),"event":"end","index":0.*/\1/p' "$TMP/ev.jsonl")
 check "proxy: stall holds the request and releases it (PONG)" [ "$reply" = "PONG" ]
 check "proxy: the stalled reply comes after the stall ends" [ "$t_reply" -ge "${stall_end:-99999999999999}" ]
 # The reset: the old connection is reset at the start, new ones during the window.
-for i in $(seq 1 80); do grep -q '"event":"start","index":1' "$TMP/ev.jsonl" 2>/dev/null && break; sleep 0.05; done
+for i in $(seq 1 200); do grep -q '"event":"start","index":1' "$TMP/ev.jsonl" 2>/dev/null && break; sleep 0.05; done
 got=$( { printf 'PING\r\n' >&3 && read -r -t 2 x <&3 && printf %s "$x"; } 2>/dev/null | tr -d '\r')
 check "proxy: reset closes a connection open at its start" [ "$got" != "+PONG" ]
 exec 3<&- 2>/dev/null; exec 3>&- 2>/dev/null
 check "proxy: reset refuses new connections during the window" sh -c "! redis-cli -p $PX_PORT ping 2>/dev/null | grep -q PONG"
-for i in $(seq 1 200); do grep -q '"event":"end","index":1' "$TMP/ev.jsonl" 2>/dev/null && break; sleep 0.05; done
+for i in $(seq 1 600); do grep -q '"event":"end","index":1' "$TMP/ev.jsonl" 2>/dev/null && break; sleep 0.05; done
 check "proxy: connections work again after the reset window" sh -c "redis-cli -p $PX_PORT ping | grep -q PONG"
 proxy_stop
 check "proxy: exits 0 on SIGTERM after faults" [ "$PX_RC" = 0 ]
@@ -167,6 +174,8 @@ check "lab cluster: read scaling on the primary and over the replicas" \
 
 # cluster against servers the lab did not start (as fly/deploy.sh cluster does), with AUTH.
 start_redis; EXT_P=$REDIS_PORT
+# No 5 s wait before the first (diskless) sync: the lab bounds its wait for the replica.
+redis-cli -p $EXT_P config set repl-diskless-sync-delay 0 >/dev/null
 redis-cli -p $EXT_P config set requirepass ext-pw >/dev/null
 start_redis; EXT_R=$REDIS_PORT
 redis-cli -p $EXT_R config set masterauth ext-pw >/dev/null
@@ -190,7 +199,7 @@ if [ $ROOT = 1 ]; then
     > "$TMP/int.out" 2>&1 &
   LPID=$!
   LABPIDS="$LABPIDS $LPID"
-  for i in $(seq 1 100); do ip netns list | grep -q "rbl$LPID-c-far" && break; sleep 0.05; done
+  for i in $(seq 1 600); do ip netns list | grep -q "rbl$LPID-c-far" && break; sleep 0.05; done # at most 30 s
   sleep 0.5
   kill -TERM $LPID
   wait $LPID

@@ -66,7 +66,7 @@ check "latency during the 30 ms latency fault is higher than before it" \
 start_redis || { notok "redis-server starts"; finish; }
 "$RB_DELAYPROXY" 0 "127.0.0.1:$REDIS_PORT" 300 --max-seconds 120 > "$TMP/dproxy.out" 2>&1 &
 PIDS="$PIDS $!"
-for i in $(seq 1 50); do PPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/dproxy.out"); [ -n "$PPORT" ] && break; sleep 0.1; done
+for i in $(seq 1 300); do PPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/dproxy.out"); [ -n "$PPORT" ] && break; sleep 0.1; done
 bench() { # bench PORT OUT ARGS...
   port=$1 out=$2; shift 2
   "$RB" run --target "127.0.0.1:$port" --scenarios get --concurrency 2 --requests 1000 \

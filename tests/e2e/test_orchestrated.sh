@@ -34,9 +34,11 @@ wait_status() {
   return 1
 }
 
+# A lease of 20 s (heartbeats every 6.7 s): a loaded machine must not make a
+# live worker's lease lapse here. The killed-worker case below uses 6 s.
 PLAN='{"target":"127.0.0.1:'$REDIS_PORT'","scenarios":"set,get","concurrency":[4],"value_size":[32],
        "dataset_size":[1000],"iterations":2,"requests":6000,"warmup":200,"workers":2,"share":"split",
-       "start_delay":1,"lease_seconds":3,"branch":"main","project":"orch-e2e"}'
+       "start_delay":1,"lease_seconds":20,"branch":"main","project":"orch-e2e"}'
 
 # ---- auth and validation ----
 check "start without a token is 401" test "$(api POST /benchmark/start "$PLAN" '')" = 401
@@ -55,7 +57,7 @@ check "results before completion are 404" test "$(api GET "/benchmark/results/$I
 "$RB" worker --collector "$URL" --name w1 --once --idle-exit 30 > "$TMP/w1.out" 2> "$TMP/w1.err" & W1=$!
 "$RB" worker --collector "$URL" --name w2 --once --idle-exit 30 > "$TMP/w2.out" 2> "$TMP/w2.err" & W2=$!
 PIDS="$PIDS $W1 $W2"
-check "the benchmark completes" wait_status "$ID" complete 60
+check "the benchmark completes" wait_status "$ID" complete 180
 check "status shows both workers" \
   test "$(q "(select group_concat(json_extract(value, '\$.name')) from json_each(d, '\$.workers'))")" = "w1,w2"
 check "each task was done once, by its own worker" \
@@ -90,12 +92,14 @@ check "a second result for a finished task is refused" \
   test "$(api POST "/api/v1/tasks/$(sql "$TMP/orch.db" "select id from tasks where benchmark_id='$ID' and lease_owner='w1'")/result" '{"worker":"w2","error":"late"}')" = 409
 
 # ---- a worker killed mid-task ----
-check "second start is 201" test "$(api POST /benchmark/start "$(echo "$PLAN" | sed 's/"requests":6000/"requests":60000/')")" = 201
+# Its lease lapses 6 s after its last heartbeat; the rescuer's live lease is
+# renewed every 2 s, so only a 4 s stall of its heartbeats would lapse it.
+check "second start is 201" test "$(api POST /benchmark/start "$(echo "$PLAN" | sed 's/"requests":6000/"requests":60000/; s/"lease_seconds":20/"lease_seconds":6/')")" = 201
 ID2=$(q "json_extract(d, '\$.id')")
 "$RB" worker --collector "$URL" --name doomed --once --idle-exit 30 > "$TMP/w3.out" 2> "$TMP/w3.err" & W3=$!
 PIDS="$PIDS $W3"
 i=0; leased=""
-while [ $i -lt 100 ]; do
+while [ $i -lt 600 ]; do # at most 60 s
   leased=$(sql "$TMP/orch.db" "select count(*) from tasks where benchmark_id='$ID2' and lease_owner='doomed' and status='leased'")
   [ "$leased" = 1 ] && break
   sleep 0.1; i=$((i+1))
@@ -105,7 +109,7 @@ sleep 1.5
 kill -9 $W3; wait $W3 2>/dev/null
 "$RB" worker --collector "$URL" --name rescuer --max-tasks 2 --idle-exit 30 > "$TMP/w4.out" 2> "$TMP/w4.err" & W4=$!
 PIDS="$PIDS $W4"
-check "the benchmark completes after the lease lapsed" wait_status "$ID2" complete 90
+check "the benchmark completes after the lease lapsed" wait_status "$ID2" complete 300
 check "the killed task was leased twice, last by the rescuer" \
   test "$(q "(select group_concat(json_extract(value, '\$.worker') || ':' || json_extract(value, '\$.attempts')) from json_each(d, '\$.tasks'))")" = "rescuer:2,rescuer:1"
 wait $W4; rc4=$?

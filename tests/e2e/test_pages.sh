@@ -53,7 +53,7 @@ check "the run with HTML payloads is uploaded" [ $? = 0 ]
 "$RB_DELAYPROXY" 0 "127.0.0.1:$REDIS_PORT" 500 --max-seconds 120 > "$TMP/proxy.out" 2>&1 &
 PIDS="$PIDS $!"
 PPORT=""
-for i in $(seq 1 50); do PPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/proxy.out"); [ -n "$PPORT" ] && break; sleep 0.1; done
+for i in $(seq 1 300); do PPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/proxy.out"); [ -n "$PPORT" ] && break; sleep 0.1; done
 bench "$PPORT" "$TMP/slow.json"
 S=$(jget "$TMP/slow.json" '$.run_id')
 V=$(sql "$DB" "select id from verdicts where run_id='$S' and status='regression' order by id limit 1")

@@ -126,11 +126,12 @@ t0=$(date +%s%N); code=$(api "$RUNAWAY"); t1=$(date +%s%N)
 ms=$(( (t1 - t0) / 1000000 ))
 echo "# runaway query answered $code after $ms ms: $(cat "$TMP/q.body")"
 check "runaway recursive CTE via API: 408 with the time limit" sh -c "[ '$code' = 408 ] && grep -q 'time limit of 2000 ms reached' '$TMP/q.body'"
-check "runaway recursive CTE stopped within 3 s ($ms ms)" [ "$ms" -ge 1500 ] && [ "$ms" -lt 3000 ]
+# Its limit is 2 s; 6 s leaves room for a loaded machine and still tells a stopped query.
+check "runaway recursive CTE stopped within 6 s ($ms ms)" sh -c "[ $ms -ge 1500 ] && [ $ms -lt 6000 ]"
 t0=$(date +%s%N); "$RB" query --db "$DB" "$RUNAWAY" > /dev/null 2> "$TMP/cli.err"; rc=$?; t1=$(date +%s%N)
 ms=$(( (t1 - t0) / 1000000 ))
-check "runaway recursive CTE via CLI: exit 2, time limit, within 3 s ($ms ms)" \
-  sh -c "[ $rc = 2 ] && grep -q 'time limit' '$TMP/cli.err' && [ $ms -lt 3000 ]"
+check "runaway recursive CTE via CLI: exit 2, time limit, within 6 s ($ms ms)" \
+  sh -c "[ $rc = 2 ] && grep -q 'time limit' '$TMP/cli.err' && [ $ms -lt 6000 ]"
 check "collector still answers after the runaway query" sh -c "curl -sf -m 5 '$URL/healthz' | grep -q ok"
 
 MANY='WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT 25000) SELECT x FROM c'
@@ -198,6 +199,7 @@ check "a repeated query is answered from the cache" grep -qi '^x-redbench-cached
 "$RB" run --target "127.0.0.1:$REDIS_PORT" --scenarios set --concurrency 2 --pipeline 1 \
   --requests 200 --iterations 2 --warmup 10 --dataset-size 100 --branch feature --commit "c-new-$RANDOM" \
   --quiet --collector "$URL" > "$TMP/run.out" 2> "$TMP/run.err"
+analyzed "$DB" # no verdicts left to commit (and to refresh the cache) between the next queries
 check "a sixth run uploads" [ "$(sql "$DB" 'select count(*) from runs')" = 6 ]
 sqlite3 -csv "$DB" "$GOOD" | tr -d '\r' > "$TMP/good.want"
 check "after the ingest the query answers the new data" good_ok

@@ -152,7 +152,7 @@ print('port', s.server_address[1], flush=True)
 s.handle_request()
 EOF
   FAKE_PID=$!; PIDS="$PIDS $FAKE_PID"; FAKE_URL=
-  for i in $(seq 1 50); do
+  for i in $(seq 1 300); do
     p=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/fake.out"); [ -n "$p" ] && { FAKE_URL=http://127.0.0.1:$p; return 0; }
     sleep 0.1
   done

@@ -15,21 +15,25 @@ check "wrong password: the message says AUTH failed" grep -q "AUTH on 127.0.0.1:
 check "right password: the run works" "$RB" run $RARGS --scenarios get --requests 100 --iterations 1 --password s3cret-pass
 redis-cli -p "$REDIS_PORT" -a s3cret-pass --no-auth-warning config set requirepass "" > /dev/null
 
-# Open loop: the achieved rate is the target rate.
+# Open loop: the achieved rate is the target rate (±20%: a loaded machine may
+# lag the schedule a little; closed loop here would be tens of thousands).
 "$RB" run $RARGS --scenarios get --rate 2000 --duration 1 --iterations 2 --out "$TMP/open.json" > /dev/null
 ops=$(jget "$TMP/open.json" '$.results[0].ops_per_sec')
-check "open loop at 2000/s achieves 1800..2200 ops/s (got $ops)" awk -v x="$ops" 'BEGIN { exit !(x > 1800 && x < 2200) }'
+check "open loop at 2000/s achieves 1600..2400 ops/s (got $ops)" awk -v x="$ops" 'BEGIN { exit !(x > 1600 && x < 2400) }'
 check "open loop records its rate as a series parameter" [ "$(jget "$TMP/open.json" '$.results[0].params.rate')" = 2000 ]
 
 # Ctrl-C: the current cell ends, finished iterations are kept, the run is partial.
-"$RB" run $RARGS --scenarios get,set --duration 1 --iterations 10 --out "$TMP/int.json" > /dev/null 2>&1 &
+# 3.5 s in (a loaded machine may take a second to start), the first cell of
+# 20 s is in its third iteration or so; uninterrupted it would run 40 s.
+"$RB" run $RARGS --scenarios get,set --duration 1 --iterations 20 --out "$TMP/int.json" > /dev/null 2>&1 &
 RUNNER=$!
-sleep 2.5
+sleep 3.5
 kill -INT $RUNNER
-for i in $(seq 1 100); do kill -0 $RUNNER 2>/dev/null || break; sleep 0.1; done
+for i in $(seq 1 200); do kill -0 $RUNNER 2>/dev/null || break; sleep 0.1; done
+kill -0 $RUNNER 2>/dev/null && kill -9 $RUNNER
 wait $RUNNER
 rc=$?
-check "Ctrl-C: the runner exits 0 within 10 s" [ $rc = 0 ]
+check "Ctrl-C: the runner exits 0 within 20 s" [ $rc = 0 ]
 check "Ctrl-C: run marked partial" [ "$(jget "$TMP/int.json" '$.status')" = partial ]
 nsamples=$(jget "$TMP/int.json" 'json_array_length($.results[0].samples)' 2>/dev/null)
 [ -n "$nsamples" ] || nsamples=$(sqlite3 :memory: "select json_array_length(readfile('$TMP/int.json'), '\$.results[0].samples')")
@@ -43,8 +47,8 @@ RUNNER=$!
 sleep 1.5
 RPID=$(echo $PIDS | awk '{print $1}')
 kill -STOP "$RPID"
-for i in $(seq 1 300); do kill -0 $RUNNER 2>/dev/null || break; sleep 0.1; done
-kill -0 $RUNNER 2>/dev/null && { notok "stalled target: the runner gives up within 30 s"; kill -9 $RUNNER; } || ok "stalled target: the runner gives up within 30 s"
+for i in $(seq 1 600); do kill -0 $RUNNER 2>/dev/null || break; sleep 0.1; done
+kill -0 $RUNNER 2>/dev/null && { notok "stalled target: the runner gives up within 60 s"; kill -9 $RUNNER; } || ok "stalled target: the runner gives up within 60 s"
 wait $RUNNER
 rc=$?
 kill -CONT "$RPID"
@@ -59,19 +63,16 @@ start_redis || { notok "second redis-server starts"; finish; }
 RUNNER=$!
 sleep 1.5
 redis-cli -p "$REDIS_PORT" shutdown nosave > /dev/null 2>&1
-for i in $(seq 1 300); do kill -0 $RUNNER 2>/dev/null || break; sleep 0.1; done
-kill -0 $RUNNER 2>/dev/null && { notok "dead target: the runner exits within 30 s"; kill -9 $RUNNER; } || ok "dead target: the runner exits within 30 s"
+for i in $(seq 1 600); do kill -0 $RUNNER 2>/dev/null || break; sleep 0.1; done
+kill -0 $RUNNER 2>/dev/null && { notok "dead target: the runner exits within 60 s"; kill -9 $RUNNER; } || ok "dead target: the runner exits within 60 s"
 wait $RUNNER
 rc=$?
 check "dead target: exit 2" [ $rc = 2 ]
 check "dead target: the message names the address" grep -q "127.0.0.1:$REDIS_PORT" "$TMP/dead.err"
 
 # A server without a command: that operation is "unsupported", the rest goes on.
-redis-server --port $((REDIS_PORT + 1)) --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
-  --rename-command XADD "" --rename-command HSET "" --logfile "$TMP/renamed.log" --daemonize no &
-PIDS="$PIDS $!"
-for i in $(seq 1 50); do redis-cli -p $((REDIS_PORT + 1)) ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
-"$RB" run --target 127.0.0.1:$((REDIS_PORT + 1)) --scenarios xadd,hget,get --requests 200 --iterations 1 \
+start_redis --rename-command XADD "" --rename-command HSET "" || { notok "redis-server without XADD and HSET starts"; finish; }
+"$RB" run --target 127.0.0.1:$REDIS_PORT --scenarios xadd,hget,get --requests 200 --iterations 1 \
   --warmup 20 --concurrency 2 --dataset-size 50 --quiet --out "$TMP/unsup.json" > /dev/null 2>&1
 check "a missing command does not fail the run (exit 0)" [ $? = 0 ]
 check "xadd (no such command) is marked unsupported" [ "$(jget "$TMP/unsup.json" '$.results[0].status')" = unsupported ]

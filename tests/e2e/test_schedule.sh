@@ -35,7 +35,7 @@ check "  ... with its cron" test "$(q "json_extract(d, '\$.schedules[0].cron')")
 
 # With no worker, the first benchmark stays queued: the next due time is a miss.
 i=0; missed=0
-while [ $i -lt 100 ]; do
+while [ $i -lt 300 ]; do # at most 60 s
   api GET /api/v1/schedules >/dev/null
   missed=$(q "json_extract(d, '\$.schedules[0].missed')")
   [ "$missed" -ge 1 ] 2>/dev/null && break

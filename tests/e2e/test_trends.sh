@@ -60,7 +60,7 @@ ok_runs=1
 for i in 1 2 3; do bench "$REDIS_PORT" "fast$i" || ok_runs=0; done
 "$RB_DELAYPROXY" 0 "127.0.0.1:$REDIS_PORT" 500 --max-seconds 240 > "$TMP/proxy.out" 2>&1 &
 PPID_=$!; PIDS="$PIDS $PPID_"
-for i in $(seq 1 50); do PPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/proxy.out"); [ -n "$PPORT" ] && break; sleep 0.1; done
+for i in $(seq 1 300); do PPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/proxy.out"); [ -n "$PPORT" ] && break; sleep 0.1; done
 for i in 1 2 3; do bench "$PPORT" "slow$i" || ok_runs=0; done
 bench "$REDIS_PORT" "$XSS" --branch "$XSS" || ok_runs=0
 bench "$REDIS_PORT" priced --preset performance-1x || ok_runs=0

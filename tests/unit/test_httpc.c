@@ -425,7 +425,8 @@ static void test_timeout(void)
         double ms = (double)(now_ns() - t0) / 1e6;
         CHECK(rc == -1);
         CHECK_STREQ(err, want);
-        CHECK(ms >= 295 && ms < 1500);
+        /* Under 2.5 s: well before the server's own 3 s wait_close would end it. */
+        CHECK(ms >= 295 && ms < 2500);
         CHECK(r.body == NULL && r.status == 0);
         CHECK(strstr(err, "SECRET") == NULL);
     }
@@ -572,7 +573,9 @@ static void test_odd_responses(void)
     CHECK(httpc_request("HEAD", url4("/cl"), NULL, NULL, NULL, 0, TIMEOUT_MS, 1024, &r, err) == 0);
     CHECK(r.status == 200 && r.body_len == 0);
     httpc_resp_cleanup(&r);
-    CHECK(now_ns() - t0 < 1000000000ull);
+    /* Not waiting for the close the server holds off for 3 s (a loaded machine
+     * may take a while for the two requests themselves). */
+    CHECK(now_ns() - t0 < 2500000000ull);
 
     char want[128];
     CHECK(get("/garbage", 1024, &r, err) == -1);

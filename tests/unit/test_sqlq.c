@@ -191,7 +191,7 @@ static void test_limits(void)
     CHECK(run("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c",
               SQLQ_JSON, &lim, &out, NULL, err) == SQLQ_TIMEOUT);
     double ms = (double)(now_ns() - t0) / 1e6;
-    CHECK(ms >= 250 && ms < 1500);
+    CHECK(ms >= 250 && ms < 5000); /* unlimited, it would run for ever; 5 s: a loaded machine */
     CHECK(strstr(err, "time limit of 300 ms") != NULL);
 
     /* Row cap: truncated, still valid output. */
@@ -406,7 +406,7 @@ static void test_pool_busy(void)
     /* Bounded: until both runaways hold their connection (a BUSY answer). */
     enum sqlq_status st = SQLQ_OK;
     int tries = 0;
-    for (; tries < 100 && st != SQLQ_BUSY; tries++) {
+    for (; tries < 1000 && st != SQLQ_BUSY; tries++) { /* >= 5 s: threads may start late */
         buf_reset(&out);
         st = sqlq_pool_run(p, "SELECT 1", SQLQ_CSV, NULL, &out, NULL, err);
         if (st != SQLQ_BUSY) usleep(5000);
