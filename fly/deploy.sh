@@ -27,7 +27,12 @@ options:
   --workers N           orchestrated workers (default 3)
   --replicas N          cluster replicas (default 2)
   --preset P            machine size of target, runners, workers (default performance-1x)
-  --collector URL       collector for uploads (default https://P-collector.fly.dev)
+  --collector URL       the collector as the benchmark machines reach it, for uploads and
+                        leases (default http://P-collector.internal:8080, Fly's private
+                        network: redbench speaks plain HTTP, 6PN is WireGuard-encrypted)
+  --collector-public URL  the collector as this script reaches it, to start benchmarks and
+                        poll for results with curl (default the --collector given, else
+                        https://P-collector.fly.dev)
   --run-id ID           run id prefix (default rb-UTCSTAMP); region runs add -REGION
   --volume-gb N         collector volume size (default 10)
   --timeout SECONDS     how long to wait for a benchmark's results (default 1800)
@@ -44,7 +49,7 @@ USAGE
 }
 
 DRY=0 PREFIX=redbench ORG=personal SREGION=iad REGIONS=syd,fra,gru WORKERS=3 REPLICAS=2
-PRESET=performance-1x COLLECTOR= RUNID= VOLGB=10 TIMEOUT=1800 MODE= PLAN=
+PRESET=performance-1x COLLECTOR= PUBLIC= RUNID= VOLGB=10 TIMEOUT=1800 MODE= PLAN=
 FLY=${FLY:-fly}
 POLL=${REDBENCH_POLL_SECONDS:-10}   # seconds between polls of the collector
 die() { echo "deploy.sh: $*" >&2; exit 2; }
@@ -62,6 +67,7 @@ while [ $# -gt 0 ]; do
     --replicas) REPLICAS=${2:-}; num --replicas "$REPLICAS"; shift ;;
     --preset) PRESET=${2:-}; name --preset "$PRESET"; shift ;;
     --collector) COLLECTOR=${2:-}; [ -n "$COLLECTOR" ] || die "--collector: want a URL"; shift ;;
+    --collector-public) PUBLIC=${2:-}; [ -n "$PUBLIC" ] || die "--collector-public: want a URL"; shift ;;
     --run-id) RUNID=${2:-}; name --run-id "$RUNID"; shift ;;
     --volume-gb) VOLGB=${2:-}; num --volume-gb "$VOLGB"; shift ;;
     --timeout) TIMEOUT=${2:-}; num --timeout "$TIMEOUT"; shift ;;
@@ -87,7 +93,11 @@ fi
 RPASS=${REDIS_PASSWORD:-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}
 [ -n "$RUNID" ] || RUNID=rb-$(date -u +%Y%m%dT%H%M%S)
 APP_C=$PREFIX-collector APP_T=$PREFIX-target APP_R=$PREFIX-runner APP_W=$PREFIX-worker
-[ -n "$COLLECTOR" ] || COLLECTOR=https://$APP_C.fly.dev
+# Machines upload over the private network (redbench has no TLS); this script's curl
+# goes through the public https service unless told otherwise.
+[ -n "$PUBLIC" ] || PUBLIC=${COLLECTOR:-https://$APP_C.fly.dev}
+[ -n "$COLLECTOR" ] || COLLECTOR=http://$APP_C.internal:8080
+case $COLLECTOR in https://*) die "--collector: redbench speaks plain HTTP; give the private http://APP.internal:8080 URL (and --collector-public for the https one)" ;; esac
 IMAGE=registry.fly.io/$APP_R:$RUNID
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -156,13 +166,13 @@ trap 'exit 1' INT TERM
 # wait_run ID: polls the collector until the run is stored (bounded by --timeout).
 wait_run() {
   if [ "$DRY" = 1 ]; then
-    echo "+ curl -fsS -H 'Authorization: Bearer ***' $COLLECTOR/api/v1/runs/$1 (until stored, <= ${TIMEOUT}s)"
+    echo "+ curl -fsS -H 'Authorization: Bearer ***' $PUBLIC/api/v1/runs/$1 (until stored, <= ${TIMEOUT}s)"
     return 0
   fi
   end=$(( $(date +%s) + TIMEOUT ))
   while [ "$(date +%s)" -lt "$end" ]; do
-    if curl -fsS -o /dev/null -H "Authorization: Bearer $TOKEN" "$COLLECTOR/api/v1/runs/$1" 2>/dev/null; then
-      echo "deploy.sh: run $1 stored: $COLLECTOR/runs/$1"; return 0
+    if curl -fsS -o /dev/null -H "Authorization: Bearer $TOKEN" "$PUBLIC/api/v1/runs/$1" 2>/dev/null; then
+      echo "deploy.sh: run $1 stored: $PUBLIC/runs/$1"; return 0
     fi
     sleep "$POLL"
   done
@@ -242,17 +252,17 @@ orchestrated)
     plan="{\"target\":\"$TARGET\",\"workers\":$WORKERS,\"server_region\":\"$SREGION\",\"client_region\":\"$SREGION\",\"preset\":\"$PRESET\",\"branch\":\"${REDBENCH_BRANCH:-main}\"}"
   fi
   id=$(out '{"id":"<benchmark-id>"}' curl -fsS -X POST -H "Authorization: Bearer $TOKEN" \
-       -H 'Content-Type: application/json' -d "$plan" "$COLLECTOR/benchmark/start" |
+       -H 'Content-Type: application/json' -d "$plan" "$PUBLIC/benchmark/start" |
        sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
   [ -n "$id" ] || { echo "deploy.sh: the collector did not start the benchmark" >&2; exit 1; }
   if [ "$DRY" = 1 ]; then
-    echo "+ curl -fsS $COLLECTOR/benchmark/status/$id (until complete or failed, <= ${TIMEOUT}s)"
+    echo "+ curl -fsS $PUBLIC/benchmark/status/$id (until complete or failed, <= ${TIMEOUT}s)"
   else
     end=$(( $(date +%s) + TIMEOUT )) st=
     while [ "$(date +%s)" -lt "$end" ]; do
-      st=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$COLLECTOR/benchmark/status/$id" |
+      st=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$PUBLIC/benchmark/status/$id" |
            sed -n 's/^{"id":"[^"]*","status":"\([a-z]*\)".*/\1/p')
-      case $st in complete) echo "deploy.sh: benchmark $id complete: $COLLECTOR/benchmarks/$id"; break ;;
+      case $st in complete) echo "deploy.sh: benchmark $id complete: $PUBLIC/benchmarks/$id"; break ;;
         failed) echo "deploy.sh: benchmark $id failed" >&2; exit 1 ;; esac
       sleep "$POLL"
     done

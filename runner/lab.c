@@ -1239,7 +1239,9 @@ static int mode_cluster(lab *l, char *err)
         snprintf(addrs[0], sizeof addrs[0], "%s", l->primary);
         for (int i = 0; i < n; i++) snprintf(addrs[i + 1], sizeof addrs[i + 1], "%s", l->replica_addrs[i]);
     } else {
-        if (lab_redis_start(l, NULL, NULL, addrs[0], err) < 0) goto out;
+        /* The first sync would otherwise wait 5 s (repl-diskless-sync-delay) for more replicas. */
+        const char *pextra[] = {"--repl-diskless-sync-delay", "0", NULL};
+        if (lab_redis_start(l, NULL, pextra, addrs[0], err) < 0) goto out;
         const char *pport = strrchr(addrs[0], ':') + 1;
         for (int i = 0; i < n; i++) {
             const char *extra[] = {"--replicaof", "127.0.0.1", pport, NULL};
@@ -1250,8 +1252,10 @@ static int mode_cluster(lab *l, char *err)
     if (!(p = connect_addr(addrs[0], err))) goto out;
     for (; nc < n; nc++)
         if (!(rs[nc] = connect_addr(addrs[nc + 1], err))) goto out;
-    if (replicas_in_sync(p, rs, n, 15000) != n) {
-        rb_err(err, "the %d replica(s) did not sync with the primary within 15 s", n);
+    /* Bounded at 60 s: a full sync of external servers (Fly) waits their own
+     * repl-diskless-sync-delay, then forks and transfers the data set. */
+    if (replicas_in_sync(p, rs, n, 60000) != n) {
+        rb_err(err, "the %d replica(s) did not sync with the primary within 60 s", n);
         goto out;
     }
     fprintf(stderr, "redbench lab: cluster: primary %s, %d replica(s) in sync\n", addrs[0], n);

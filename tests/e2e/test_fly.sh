@@ -68,7 +68,7 @@ check "collector: volume at the server region, secret staged, one machine" sh -c
 dry single
 check "single: one performance runner running the single role, removed after" \
   has "fly machine run registry.fly.io/redbench-runner:rb-t -a redbench-runner -r iad --vm-size performance-1x --rm --restart no"
-check "single: the run is recorded with its preset and collector" has "-- single --server-region iad --client-region iad --run-id rb-t --collector https://redbench-collector.fly.dev --preset performance-1x"
+check "single: the run is recorded with its preset and collector" has "-- single --server-region iad --client-region iad --run-id rb-t --collector http://redbench-collector.internal:8080 --preset performance-1x"
 check "single: its machines destroyed after" destroyed redbench-runner
 dry client-server -- --scenarios get --requests 1000
 check "client-server: target deployed from target.toml" has "fly deploy -c fly/target.toml --dockerfile Dockerfile -a redbench-target --primary-region iad"
@@ -92,6 +92,15 @@ check "cluster: the runner measures lag and read scaling on the primary and repl
 check "cluster: machines destroyed after" destroyed redbench-target redbench-runner
 dry --prefix acme multi-region --regions ams
 check "--prefix names every app" sh -c "grep -qF -- '-a acme-runner -r ams' '$TMP/dry.out' && ! grep -q 'redbench-' '$TMP/dry.out'"
+dry single
+check "the script's own polls go to the public https URL" has "curl -fsS -H 'Authorization: Bearer ***' https://redbench-collector.fly.dev/api/v1/runs/rb-t"
+dry orchestrated
+check "orchestrated workers reach the collector on the private network" has "REDBENCH_COLLECTOR=http://redbench-collector.internal:8080"
+check "  and the benchmark is started through the public URL" has "https://redbench-collector.fly.dev/benchmark/start"
+dry --collector-public https://bench.example.org single
+check "--collector-public: the polls go there" has "https://bench.example.org/api/v1/runs/rb-t"
+dry --collector https://redbench-collector.fly.dev single; rc=$?
+check "an https --collector: exit 2 (redbench has no TLS, a runner could not upload)" sh -c "[ $rc = 2 ] && grep -q 'plain HTTP' '$TMP/dry.out'"
 check "no dry run called fly" [ ! -e "$TMP/fly-called" ]
 dry bogus-mode; rc=$?
 check "an unknown mode: exit 2 with a message" sh -c "[ $rc = 2 ] && grep -q 'unknown mode' '$TMP/dry.out'"
@@ -102,7 +111,7 @@ check "a real run without REDBENCH_TOKEN: exit 2, nothing called" sh -c "[ $rc =
 
 # --- deploy.sh single for real, against a fly that runs the entry point here ---
 start_collector "$TMP/fly.db"
-RPORT=$(( (RANDOM % 20000) + 30000 ))
+RPORT=$(free_port)
 cat > "$TMP/bin/fly" <<EOF
 #!/bin/sh
 # A stand-in for flyctl: logs every call; "machine run IMAGE [flags] -- ROLE ARGS" runs the
@@ -133,15 +142,19 @@ check "  the run is in the warehouse with mode single, region iad, preset perfor
 check "  with both operations measured" [ "$(sql "$TMP/fly.db" "SELECT count(*) FROM results WHERE run_id='rb-fly-single' AND requests > 0")" = 2 ]
 check "  the machine it listed was destroyed after" grep -qx 'machine destroy --force m-redbench-runner-1 -a redbench-runner' "$TMP/fly-calls"
 check "  the app was created since it did not exist" grep -q '^apps create redbench-runner --org personal' "$TMP/fly-calls"
+# deploy.sh returns once the run is in the warehouse; the entry point shuts its
+# redis-server down right after the upload: bounded wait (30 s) for that.
+for i in $(seq 1 300); do redis-cli -p $RPORT ping >/dev/null 2>&1 || break; sleep 0.1; done
 check "  the entry point shut its redis-server down" sh -c "! redis-cli -p $RPORT ping >/dev/null 2>&1"
 check "  no secret in what it printed" sh -c "! grep -q \"\$REDBENCH_TOKEN\" '$TMP/real.out'"
 
 # --- the entry point's roles ---
-TPORT=$(( (RANDOM % 20000) + 30000 ))
+# Three free consecutive ports: target, replica, collector.
+TPORT=$(free_port 3)
 REDBENCH_TARGET_PORT=$TPORT REDBENCH_TARGET_BIND=127.0.0.1 REDIS_PASSWORD=pw-ep \
   sh "$FLYDIR/entrypoint.sh" target > "$TMP/target.out" 2>&1 &
 PIDS="$PIDS $!"
-for i in $(seq 1 50); do redis-cli -p $TPORT -a pw-ep --no-auth-warning ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+for i in $(seq 1 300); do redis-cli -p $TPORT -a pw-ep --no-auth-warning ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
 check "entrypoint target: redis-server answers with the password" sh -c "redis-cli -p $TPORT -a pw-ep --no-auth-warning ping | grep -q PONG"
 check "entrypoint target: refuses without it" sh -c "redis-cli -p $TPORT ping 2>&1 | grep -q NOAUTH"
 SPORT=$(( TPORT + 1 ))
@@ -163,7 +176,7 @@ REDBENCH_BIN="$RB" REDBENCH_DB="$TMP/ep.db" REDBENCH_LISTEN=127.0.0.1:$CPORT LIT
   sh "$FLYDIR/entrypoint.sh" collector > "$TMP/ep-collector.out" 2>&1 &
 EPC=$!
 PIDS="$PIDS $EPC"
-for i in $(seq 1 50); do curl -fsS "http://127.0.0.1:$CPORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+for i in $(seq 1 600); do curl -fsS "http://127.0.0.1:$CPORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done # at most 60 s
 check "entrypoint collector: /healthz answers" sh -c "curl -fsS http://127.0.0.1:$CPORT/healthz | grep -q '\"status\":\"ok\"'"
 check "entrypoint collector: the warehouse is at REDBENCH_DB" [ -s "$TMP/ep.db" ]
 check "entrypoint collector: pages need a token (REDBENCH_PUBLIC_READ unset)" \
