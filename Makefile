@@ -76,7 +76,7 @@ $(BUILD)/migrations.o: $(BUILD)/migrations.c lib/store.h
 # Unit tests link the core and the few modules they test beyond it.
 UNIT_OBJ = $(LIB_OBJ) $(ANALYZER_OBJ) $(BUILD)/runner/import.o $(BUILD)/runner/upload.o
 
-$(BUILD)/tests/%: tests/unit/%.c $(UNIT_OBJ) tests/unit/testhelp.h $(HDRS)
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_OBJ) tests/unit/testhelp.h tests/unit/testdb.h $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_OBJ) $(LDLIBS)
 

@@ -345,3 +345,6 @@ CREATE TABLE tokens (
 CREATE INDEX runs_pending ON runs(analyzed_at) WHERE analyzed_at IS NULL;
 CREATE INDEX runs_list ON runs(started_at, id, project, branch, commit_sha, mode, target_kind,
     target_version, n_results, n_regressions, n_improvements, n_insufficient, verdict_status, analyzed_at);
+CREATE INDEX runs_by_deployment ON runs(project, branch, mode, client_region, server_region, target_preset,
+    started_at, id);
+CREATE INDEX runs_by_ingest ON runs(ingested_at);

@@ -180,7 +180,7 @@ static cJSON *pair_json(const cmp_pair *p)
     if (stats_mannwhitney(a->samples, a->n, b->samples, b->n, NULL, &p_mw, NULL, NULL) < 0) p_mw = NAN;
     page_add_fmt(o, "p_mw", "%.4f", p_mw);
     page_add_fmt(o, "p_welch", "%.4f",
-                 stats_welch(a->samples, a->n, b->samples, b->n, &t) == 0 ? t.p_two_sided : NAN);
+                 stats_welch_test(a->samples, a->n, b->samples, b->n, &t) == 0 ? t.p_two_sided : NAN);
     int worse = p->change < 0, significant = isfinite(p_mw) && p_mw < 0.05;
     cJSON_AddStringToObject(o, "direction", !isfinite(p->change) || p->change == 0 ? "same"
                                             : worse                               ? "regression"

@@ -9,28 +9,20 @@
 #include <time.h>
 
 #include "collector.h"
+#include "modes.h"
 #include "util.h"
 
-/* Runs of a branch searched, newest first (as MODES_MAX_RUNS of lib/modes.h). */
-#define COST_MAX_RUNS "1000"
-
-/* One row per result of the latest run of each (preset, mode, client region,
- * server region) among the latest COST_MAX_RUNS runs of project ?1 / branch ?2
- * that have results (of operation ?3 if not NULL). */
+/* One row per result of the runs ?2 (a JSON array of run ids: the latest run of each
+ * (preset, mode, client region, server region) among the latest MODES_MAX_RUNS runs of
+ * the branch that have results, from modes_latest_runs) of operation ?1 if not NULL. */
 static const char COST_SQL[] =
     "SELECT x.scenario, x.op, x.concurrency, x.pipeline, x.value_size, x.series_key, "
     "       u.mode, u.client_region, u.server_region, u.target_preset, u.id, u.started_at, "
     "       c.ops_per_sec, c.usd_per_mop, c.usd_per_second, c.memory_mb, c.price_effective_date, "
     "       c.egress_usd_per_mop "
     "FROM cost_per_op c JOIN results x ON x.id = c.result_id JOIN runs u ON u.id = c.run_id "
-    "WHERE c.run_id IN (SELECT id FROM (SELECT v.id, row_number() OVER ("
-    "                     PARTITION BY v.target_preset, v.mode, v.client_region, v.server_region "
-    "                     ORDER BY v.started_at DESC, v.id DESC) AS rn "
-    "                   FROM (SELECT id, target_preset, mode, client_region, server_region, started_at "
-    "                         FROM runs WHERE project = ?1 AND branch = ?2 "
-    "                         ORDER BY started_at DESC LIMIT " COST_MAX_RUNS ") AS v "
-    "                   WHERE EXISTS (SELECT 1 FROM results y WHERE y.run_id = v.id)) WHERE rn = 1) "
-    "  AND (?3 IS NULL OR x.op = ?3) "
+    "WHERE c.run_id IN (SELECT value FROM json_each(?2)) "
+    "  AND (?1 IS NULL OR x.op = ?1) "
     "ORDER BY x.scenario, x.op, x.concurrency, x.pipeline, x.value_size, "
     "         c.usd_per_mop IS NULL, c.usd_per_mop, u.target_preset, u.mode, u.client_region";
 
@@ -99,10 +91,19 @@ enum MHD_Result page_cost(const struct request *r)
     char top_preset[128] = "";
     sqlite3_stmt *st = NULL;
     int rc = SQLITE_ERROR;
-    if (sqlite3_prepare_v2(db, COST_SQL, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, branch, -1, SQLITE_STATIC);
-        if (opf) sqlite3_bind_text(st, 3, opf, -1, SQLITE_STATIC);
+    struct modes_run *latest = NULL;
+    size_t nl = 0;
+    char *ids = NULL;
+    if (modes_latest_runs(db, project, branch, 1, 0, &latest, &nl, err) == 0) {
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t i = 0; i < nl; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(latest[i].run_id));
+        ids = cJSON_PrintUnformatted(arr);
+        cJSON_Delete(arr);
+        modes_runs_free(latest, nl);
+    }
+    if (ids && sqlite3_prepare_v2(db, COST_SQL, -1, &st, NULL) == SQLITE_OK) {
+        if (opf) sqlite3_bind_text(st, 1, opf, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, ids, -1, SQLITE_STATIC);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             double ops = page_col_num(st, 12), mop = page_col_num(st, 13), usd_s = page_col_num(st, 14);
             cJSON *o = cJSON_CreateObject();
@@ -142,8 +143,9 @@ enum MHD_Result page_cost(const struct request *r)
             }
         }
     }
-    if (rc != SQLITE_DONE) snprintf(err, sizeof err, "%s", sqlite3_errmsg(db));
+    if (ids && rc != SQLITE_DONE) snprintf(err, sizeof err, "%s", sqlite3_errmsg(db));
     sqlite3_finalize(st);
+    cJSON_free(ids);
     cJSON *prices = rc == SQLITE_DONE ? prices_json(db, err) : NULL;
     store_reader_release(r->col->st, db);
     if (!prices) {

@@ -28,18 +28,31 @@ static int one_text(sqlite3 *db, const char *sql, const char *a, const char *b, 
     return found;
 }
 
-/* Adds to data[key] the distinct values of the first column of sql (bound to a). */
+/* Adds to data[key] the distinct values of the first column of sql, in order, one
+ * index seek each (at most 200): sql binds the previous value to ?2 and ?3 (""
+ * both at first; then a blob, above any text, in ?3 to skip past the value), and a
+ * to ?1 if not NULL. */
 static void add_choices(cJSON *data, const char *key, sqlite3 *db, const char *sql, const char *a)
 {
     cJSON *arr = cJSON_AddArrayToObject(data, key);
     sqlite3_stmt *st = NULL;
+    char *prev = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return;
     if (a) sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, "", 0, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, "", 0, SQLITE_STATIC);
     for (int n = 0; n < 200 && sqlite3_step(st) == SQLITE_ROW; n++) {
         const unsigned char *t = sqlite3_column_text(st, 0);
-        if (t) cJSON_AddItemToArray(arr, cJSON_CreateString((const char *)t));
+        if (!t) break;
+        cJSON_AddItemToArray(arr, cJSON_CreateString((const char *)t));
+        free(prev);
+        prev = xstrdup((const char *)t);
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 2, prev, -1, SQLITE_STATIC);
+        sqlite3_bind_zeroblob(st, 3, 0);
     }
     sqlite3_finalize(st);
+    free(prev);
 }
 
 void page_scope(const struct request *r, sqlite3 *db, cJSON *data, char *project, char *branch, size_t len)
@@ -58,8 +71,13 @@ void page_scope(const struct request *r, sqlite3 *db, cJSON *data, char *project
         snprintf(branch, len, "main");
     cJSON_AddStringToObject(data, "project", project);
     cJSON_AddStringToObject(data, "branch", branch);
-    add_choices(data, "projects", db, "SELECT DISTINCT project FROM runs ORDER BY project", NULL);
-    add_choices(data, "branches", db, "SELECT DISTINCT branch FROM runs WHERE project=?1 ORDER BY branch", project);
+    /* SELECT DISTINCT project / branch, as seeks in runs_by_branch. */
+    add_choices(data, "projects", db,
+                "SELECT project FROM runs WHERE (project, branch) > (?2, ?3) ORDER BY project, branch LIMIT 1", NULL);
+    add_choices(data, "branches", db,
+                "SELECT branch FROM runs WHERE project = ?1 AND (branch, started_at) > (?2, ?3) "
+                "ORDER BY branch, started_at LIMIT 1",
+                project);
 }
 
 void op_choices(sqlite3 *db, const char *project, const char *branch, const char *sel, cJSON *names)

@@ -377,22 +377,55 @@ out:
     return rc;
 }
 
+struct cost_slot {
+    long long result_id;
+    size_t i;             /* index into the points */
+};
+
+static int slot_cmp(const void *a, const void *b)
+{
+    const struct cost_slot *x = a, *y = b;
+    return x->result_id < y->result_id ? -1 : x->result_id > y->result_id;
+}
+
 /* Fills v[TM_COST] of p[0..n) from the cost_per_op view (USD per million operations;
- * NaN without a price): one primary-key search per result. 0, or -1 with err. */
+ * NaN without a price): one query for all the points (their result ids as a JSON
+ * array), each row a primary-key search. 0, or -1 with err. */
 static int fill_costs(sqlite3 *db, struct tpoint *p, size_t n, char *err)
 {
     sqlite3_stmt *cs = NULL;
     if (n == 0) return 0;
-    if (sqlite3_prepare_v2(db, "SELECT usd_per_mop FROM cost_per_op WHERE result_id = ?1", -1, &cs, NULL) != SQLITE_OK)
-        return rb_err(err, "cost query: %s", sqlite3_errmsg(db));
+    struct cost_slot *slots = xmalloc(n * sizeof *slots);
+    buf ids;
+    buf_init(&ids, n * 24 + 16); /* a result id has at most 20 digits */
+    buf_puts(&ids, "[");
     for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(cs);
-        sqlite3_bind_int64(cs, 1, p[i].result_id);
-        if (sqlite3_step(cs) == SQLITE_ROW && sqlite3_column_type(cs, 0) != SQLITE_NULL)
-            p[i].v[TM_COST] = sqlite3_column_double(cs, 0);
+        slots[i].result_id = p[i].result_id;
+        slots[i].i = i;
+        buf_printf(&ids, "%s%lld", i ? "," : "", p[i].result_id);
     }
+    buf_puts(&ids, "]");
+    qsort(slots, n, sizeof *slots, slot_cmp);
+    int rc = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT c.result_id, c.usd_per_mop FROM cost_per_op c "
+                           "WHERE c.result_id IN (SELECT value FROM json_each(?1))",
+                           -1, &cs, NULL) != SQLITE_OK) {
+        rc = rb_err(err, "cost query: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    sqlite3_bind_text(cs, 1, ids.data, (int)ids.len, SQLITE_STATIC);
+    while (sqlite3_step(cs) == SQLITE_ROW) {
+        if (sqlite3_column_type(cs, 1) == SQLITE_NULL) continue;
+        struct cost_slot key = {sqlite3_column_int64(cs, 0), 0};
+        const struct cost_slot *hit = bsearch(&key, slots, n, sizeof *slots, slot_cmp);
+        if (hit) p[hit->i].v[TM_COST] = sqlite3_column_double(cs, 1);
+    }
+out:
     sqlite3_finalize(cs);
-    return 0;
+    buf_cleanup(&ids);
+    free(slots);
+    return rc;
 }
 
 static int dcmp(const void *a, const void *b)

@@ -24,22 +24,40 @@ struct cell {
     long long concurrency, pipeline, value_size, dataset_size, errors, requests;
     double ops, p50, p99, usd;
     int has_usd;
+    cJSON *metrics;             /* result_metrics as {"name": value}; owned */
 };
 
+/* The window: the (started_at, rowid) of the branch's MODES_MAX_RUNS-th latest
+ * run (runs_by_branch walked backwards, as ORDER BY started_at DESC LIMIT
+ * MODES_MAX_RUNS reads it); no row when the branch has fewer runs. */
+static const char CUTOFF_SQL[] =
+    "SELECT started_at, rowid FROM runs WHERE project = ?1 AND branch = ?2 "
+    "ORDER BY started_at DESC LIMIT 1 OFFSET " RB_STR(MODES_MAX_RUNS) " - 1";
+
+/* The next (mode, client region, server region, preset) of the branch after
+ * ?3..?6 in runs_by_deployment: one seek (?7 is a blob, greater than any
+ * started_at, so the seek lands after every run of ?3..?6). No INDEXED BY: a
+ * warehouse opened read-only before migration 0011 (redbench report --db) still
+ * answers, through runs_by_branch. */
+static const char NEXT_DEPLOY_SQL[] =
+    "SELECT mode, client_region, server_region, target_preset FROM runs "
+    "WHERE project = ?1 AND branch = ?2 "
+    "  AND (mode, client_region, server_region, target_preset, started_at) > (?3, ?4, ?5, ?6, ?7) "
+    "ORDER BY mode, client_region, server_region, target_preset LIMIT 1";
+
+/* The latest run of one (mode, client region, server region, preset) inside the
+ * window (started_at, rowid) >= (?7, ?8) that holds results; ?9 = 1: results
+ * other than lab scenarios (persistence-recovery, chaos: docs/lab.md). */
+static const char LATEST_SQL[] =
+    "SELECT id, started_at FROM runs u "
+    "WHERE project = ?1 AND branch = ?2 AND mode = ?3 AND client_region = ?4 AND server_region = ?5 "
+    "  AND target_preset = ?6 AND started_at >= ?7 AND (started_at > ?7 OR rowid >= ?8) "
+    "  AND EXISTS (SELECT 1 FROM results x WHERE x.run_id = u.id "
+    "              AND (?9 = 0 OR x.scenario NOT IN ('persistence-recovery', 'chaos'))) "
+    "ORDER BY started_at DESC, id DESC LIMIT 1";
+
 static const char DEPLOY_SQL[] =
-    "SELECT mode, client_region, server_region, id, started_at, commit_sha, target_preset, "
-    "       (SELECT count(*) FROM results y WHERE y.run_id = d.id) "
-    "FROM (SELECT u.mode, u.client_region, u.server_region, u.id, u.started_at, u.commit_sha, "
-    "             u.target_preset, row_number() OVER (PARTITION BY u.mode, u.client_region, u.server_region "
-    "                                    ORDER BY u.started_at DESC, u.id DESC) AS rn "
-    "      FROM (SELECT id, mode, client_region, server_region, started_at, commit_sha, "
-    "            target_preset FROM runs WHERE project = ?1 AND branch = ?2 "
-    "            ORDER BY started_at DESC LIMIT " RB_STR(MODES_MAX_RUNS) ") AS u "
-    /* A lab scenario's run (persistence-recovery, chaos: docs/lab.md) measures
-     * no operation across modes: it must not hide the mode's latest matrix. */
-    "      WHERE EXISTS (SELECT 1 FROM results x WHERE x.run_id = u.id "
-    "                    AND x.scenario NOT IN ('persistence-recovery', 'chaos'))) AS d "
-    "WHERE rn = 1";
+    "SELECT commit_sha, (SELECT count(*) FROM results y WHERE y.run_id = ?1) FROM runs WHERE id = ?1";
 
 static const char CELLS_SQL[] =
     "SELECT x.id, x.scenario, x.op, x.data_type, x.params, x.status, x.concurrency, x.pipeline, "
@@ -49,6 +67,132 @@ static const char CELLS_SQL[] =
 
 static const char METRICS_SQL[] =
     "SELECT name, value FROM result_metrics WHERE result_id = ?1 ORDER BY name";
+
+static char *col(sqlite3_stmt *st, int i);
+
+static void bind_key(sqlite3_stmt *st, const struct modes_run *k)
+{
+    sqlite3_bind_text(st, 3, k->mode, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, k->client_region, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, k->server_region, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, k->preset, -1, SQLITE_STATIC);
+}
+
+void modes_runs_free(struct modes_run *runs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(runs[i].mode);
+        free(runs[i].client_region);
+        free(runs[i].server_region);
+        free(runs[i].preset);
+        free(runs[i].run_id);
+        free(runs[i].started_at);
+    }
+    free(runs);
+}
+
+int modes_latest_runs(sqlite3 *db, const char *project, const char *branch, int by_preset, int skip_lab,
+                      struct modes_run **out, size_t *n_out, char *err)
+{
+    sqlite3_stmt *cut = NULL, *next = NULL, *latest = NULL;
+    struct modes_run *runs = NULL, key = {.mode = "", .client_region = "", .server_region = "", .preset = ""};
+    char *kbuf[4] = {NULL, NULL, NULL, NULL};
+    size_t n = 0, cap = 0;
+    int rc = -1, src;
+    if (sqlite3_prepare_v2(db, CUTOFF_SQL, -1, &cut, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, NEXT_DEPLOY_SQL, -1, &next, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, LATEST_SQL, -1, &latest, NULL) != SQLITE_OK) {
+        rb_err(err, "modes: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    sqlite3_bind_text(cut, 1, project, -1, SQLITE_STATIC);
+    sqlite3_bind_text(cut, 2, branch, -1, SQLITE_STATIC);
+    sqlite3_bind_text(latest, 1, project, -1, SQLITE_STATIC);
+    sqlite3_bind_text(latest, 2, branch, -1, SQLITE_STATIC);
+    sqlite3_bind_int(latest, 9, skip_lab != 0);
+    src = sqlite3_step(cut);
+    if (src == SQLITE_ROW) {
+        sqlite3_bind_value(latest, 7, sqlite3_column_value(cut, 0));
+        sqlite3_bind_int64(latest, 8, sqlite3_column_int64(cut, 1));
+    } else if (src == SQLITE_DONE) {
+        sqlite3_bind_text(latest, 7, "", 0, SQLITE_STATIC); /* fewer runs: all of them */
+        sqlite3_bind_int64(latest, 8, 0);
+    } else {
+        rb_err(err, "modes: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    sqlite3_bind_text(next, 1, project, -1, SQLITE_STATIC);
+    sqlite3_bind_text(next, 2, branch, -1, SQLITE_STATIC);
+    /* The first key: after ("", "", "", "", ""), i.e. every run (started_at is never empty). */
+    bind_key(next, &key);
+    sqlite3_bind_text(next, 7, "", 0, SQLITE_STATIC);
+    while ((src = sqlite3_step(next)) == SQLITE_ROW) {
+        for (int i = 0; i < 4; i++) {
+            free(kbuf[i]);
+            kbuf[i] = col(next, i);
+        }
+        key.mode = kbuf[0];
+        key.client_region = kbuf[1];
+        key.server_region = kbuf[2];
+        key.preset = kbuf[3];
+        sqlite3_reset(next);
+        bind_key(next, &key);
+        sqlite3_bind_zeroblob(next, 7, 0);
+
+        sqlite3_reset(latest);
+        bind_key(latest, &key);
+        src = sqlite3_step(latest);
+        if (src == SQLITE_DONE) continue;
+        if (src != SQLITE_ROW) break;
+        const char *id = (const char *)sqlite3_column_text(latest, 0);
+        const char *at = (const char *)sqlite3_column_text(latest, 1);
+        if (!id || !at) continue;
+        /* Without presets apart, keep the later run of the same mode and regions. */
+        struct modes_run *same = NULL;
+        if (!by_preset)
+            for (size_t i = 0; i < n && !same; i++)
+                if (!strcmp(runs[i].mode, key.mode) && !strcmp(runs[i].client_region, key.client_region) &&
+                    !strcmp(runs[i].server_region, key.server_region))
+                    same = &runs[i];
+        if (same) {
+            int c = strcmp(at, same->started_at);
+            if (c < 0 || (c == 0 && strcmp(id, same->run_id) <= 0)) continue;
+            free(same->preset);
+            free(same->run_id);
+            free(same->started_at);
+        } else {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 8;
+                runs = xrealloc(runs, cap * sizeof *runs);
+            }
+            same = &runs[n++];
+            same->mode = xstrdup(key.mode);
+            same->client_region = xstrdup(key.client_region);
+            same->server_region = xstrdup(key.server_region);
+        }
+        same->preset = xstrdup(key.preset);
+        same->run_id = xstrdup(id);
+        same->started_at = xstrdup(at);
+    }
+    if (src != SQLITE_DONE) {
+        rb_err(err, "modes: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(cut);
+    sqlite3_finalize(next);
+    sqlite3_finalize(latest);
+    for (int i = 0; i < 4; i++) free(kbuf[i]);
+    if (rc < 0) {
+        modes_runs_free(runs, n);
+        runs = NULL;
+        n = 0;
+    }
+    *out = runs;
+    *n_out = n;
+    return rc;
+}
 
 static int mode_rank(const char *m)
 {
@@ -121,6 +265,7 @@ static void cell_free(struct cell *c)
     free(c->params);
     free(c->status);
     free(c->series_key);
+    cJSON_Delete(c->metrics);
 }
 
 /* The single cell among g[0..n) an overhead of cell c is measured against,
@@ -138,8 +283,8 @@ static const struct cell *pick_single(const struct cell *g, size_t n, const stru
     return best;
 }
 
-static cJSON *cell_json(const struct cell *c, const struct cell *single, const struct deploy *deps,
-                        sqlite3_stmt *ms, char *err, int *fail)
+/* The JSON of cell c; takes its metrics. */
+static cJSON *cell_json(struct cell *c, const struct cell *single, const struct deploy *deps)
 {
     const struct deploy *d = &deps[c->dep];
     cJSON *o = cJSON_CreateObject();
@@ -172,18 +317,8 @@ static cJSON *cell_json(const struct cell *c, const struct cell *single, const s
     } else {
         cJSON_AddNullToObject(o, "overhead");
     }
-    cJSON *m = cJSON_AddObjectToObject(o, "metrics");
-    sqlite3_reset(ms);
-    sqlite3_bind_int64(ms, 1, c->result_id);
-    int rc;
-    while ((rc = sqlite3_step(ms)) == SQLITE_ROW) {
-        const unsigned char *name = sqlite3_column_text(ms, 0);
-        if (name) cJSON_AddNumberToObject(m, (const char *)name, sqlite3_column_double(ms, 1));
-    }
-    if (rc != SQLITE_DONE) {
-        rb_err(err, "modes: metrics: %s", sqlite3_errmsg(sqlite3_db_handle(ms)));
-        *fail = 1;
-    }
+    cJSON_AddItemToObject(o, "metrics", c->metrics ? c->metrics : cJSON_CreateObject());
+    c->metrics = NULL;
     return o;
 }
 
@@ -197,36 +332,45 @@ cJSON *modes_summary_op(sqlite3 *db, const char *project, const char *branch, co
     sqlite3_stmt *st = NULL, *ms = NULL;
     struct deploy *deps = NULL;
     struct cell *cells = NULL;
-    size_t nd = 0, capd = 0, nc = 0, capc = 0;
+    size_t nd = 0, nc = 0, capc = 0;
     cJSON *out = NULL;
-    int rc, fail = 0;
+    int rc;
 
+    struct modes_run *latest = NULL;
+    size_t nl = 0;
+    if (modes_latest_runs(db, project, branch, 0, 1, &latest, &nl, err) < 0) goto out;
+    if (nl) deps = xcalloc(nl, sizeof *deps);
     if (sqlite3_prepare_v2(db, DEPLOY_SQL, -1, &st, NULL) != SQLITE_OK) {
         rb_err(err, "modes: %s", sqlite3_errmsg(db));
+        modes_runs_free(latest, nl);
         goto out;
     }
-    sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, branch, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (nd == capd) {
-            capd = capd ? capd * 2 : 8;
-            deps = xrealloc(deps, capd * sizeof *deps);
-        }
+    for (size_t i = 0; i < nl; i++) {
         struct deploy *d = &deps[nd++];
-        d->mode = col(st, 0);
-        d->client_region = col(st, 1);
-        d->server_region = col(st, 2);
-        d->run_id = col(st, 3);
-        d->started_at = col(st, 4);
-        d->commit = col(st, 5);
-        d->preset = col(st, 6);
+        d->mode = latest[i].mode;
+        d->client_region = latest[i].client_region;
+        d->server_region = latest[i].server_region;
+        d->run_id = latest[i].run_id;
+        d->started_at = latest[i].started_at;
+        d->preset = latest[i].preset;
+        latest[i] = (struct modes_run){0};
         d->rank = mode_rank(d->mode);
-        d->n_results = sqlite3_column_int(st, 7);
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, d->run_id, -1, SQLITE_STATIC);
+        if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            d->commit = col(st, 0);
+            d->n_results = sqlite3_column_int(st, 1);
+        } else {
+            d->commit = xstrdup("");
+            if (rc != SQLITE_DONE) {
+                rb_err(err, "modes: %s", sqlite3_errmsg(db));
+                nd = i + 1;
+                modes_runs_free(latest, nl);
+                goto out;
+            }
+        }
     }
-    if (rc != SQLITE_DONE) {
-        rb_err(err, "modes: %s", sqlite3_errmsg(db));
-        goto out;
-    }
+    modes_runs_free(latest, nl);
     sqlite3_finalize(st);
     st = NULL;
     if (nd) qsort(deps, nd, sizeof *deps, deploy_cmp);
@@ -265,6 +409,19 @@ cJSON *modes_summary_op(sqlite3 *db, const char *project, const char *branch, co
             c->has_usd = sqlite3_column_type(st, 15) != SQLITE_NULL;
             c->usd = c->has_usd ? sqlite3_column_double(st, 15) : 0;
             c->series_key = col(st, 16);
+            /* Read while st is still stepping: one read transaction for them all. */
+            c->metrics = cJSON_CreateObject();
+            sqlite3_reset(ms);
+            sqlite3_bind_int64(ms, 1, c->result_id);
+            int mrc;
+            while ((mrc = sqlite3_step(ms)) == SQLITE_ROW) {
+                const unsigned char *name = sqlite3_column_text(ms, 0);
+                if (name) cJSON_AddNumberToObject(c->metrics, (const char *)name, sqlite3_column_double(ms, 1));
+            }
+            if (mrc != SQLITE_DONE) {
+                rb_err(err, "modes: metrics: %s", sqlite3_errmsg(db));
+                goto out;
+            }
         }
         if (rc != SQLITE_DONE) {
             rb_err(err, "modes: results of %s: %s", deps[i].run_id, sqlite3_errmsg(db));
@@ -290,7 +447,7 @@ cJSON *modes_summary_op(sqlite3 *db, const char *project, const char *branch, co
         cJSON_AddItemToArray(da, o);
     }
     cJSON *oa = cJSON_AddArrayToObject(out, "ops");
-    for (size_t i = 0; i < nc && !fail;) {
+    for (size_t i = 0; i < nc;) {
         size_t j = i + 1;
         while (j < nc && !op_cmp(&cells[i], &cells[j])) j++;
         const struct cell *c = &cells[i];
@@ -304,16 +461,12 @@ cJSON *modes_summary_op(sqlite3 *db, const char *project, const char *branch, co
         cJSON_AddNumberToObject(o, "dataset_size", (double)c->dataset_size);
         cJSON_AddStringToObject(o, "params", c->params);
         cJSON *ca = cJSON_AddArrayToObject(o, "cells");
-        for (size_t k = i; k < j && !fail; k++) {
+        for (size_t k = i; k < j; k++) {
             const struct cell *s = pick_single(&cells[i], j - i, &cells[k], deps);
-            cJSON_AddItemToArray(ca, cell_json(&cells[k], s, deps, ms, err, &fail));
+            cJSON_AddItemToArray(ca, cell_json(&cells[k], s, deps));
         }
         cJSON_AddItemToArray(oa, o);
         i = j;
-    }
-    if (fail) {
-        cJSON_Delete(out);
-        out = NULL;
     }
 
 out:

@@ -13,6 +13,25 @@
  * on a large warehouse). */
 #define MODES_MAX_RUNS 1000
 
+/* The latest run of one deployment (modes_latest_runs); strings owned by the array. */
+struct modes_run {
+    char *mode, *client_region, *server_region, *preset, *run_id, *started_at;
+};
+
+/* Finds, among the branch's latest MODES_MAX_RUNS runs (by started_at), the
+ * latest run (greatest started_at, then id) of every deployment that holds
+ * results: a deployment is (mode, client_region, server_region), and also
+ * target_preset when by_preset; skip_lab: results of lab scenarios
+ * (persistence-recovery, chaos) do not count. One seek per deployment in the
+ * index runs_by_deployment (migrations/0011_page_indexes.sql). Returns 0 and
+ * *out (n_out entries, in no particular order; free with modes_runs_free;
+ * NULL when none), or -1 with err filled (RB_ERR_LEN bytes). */
+int modes_latest_runs(sqlite3 *db, const char *project, const char *branch, int by_preset, int skip_lab,
+                      struct modes_run **out, size_t *n_out, char *err);
+
+/* Frees n entries of runs and the array (NULL is fine). */
+void modes_runs_free(struct modes_run *runs, size_t n);
+
 /* Builds the modes summary of project/branch from the warehouse db (any
  * connection; read only). For every deployment — a distinct (mode,
  * client_region, server_region) among the branch's latest MODES_MAX_RUNS runs

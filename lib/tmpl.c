@@ -399,8 +399,10 @@ out:
 
 int tmpl_escape_html(buf *out, const char *s)
 {
-    const char *run = s;
-    for (; *s; s++) {
+    for (;;) {
+        size_t k = strcspn(s, "&<>\"'`="); /* the run to copy as is */
+        if (k && buf_append(out, s, k) < 0) return -1;
+        s += k;
         const char *ent;
         switch (*s) {
         case '&': ent = "&amp;"; break;
@@ -410,12 +412,11 @@ int tmpl_escape_html(buf *out, const char *s)
         case '\'': ent = "&#39;"; break;
         case '`': ent = "&#96;"; break;
         case '=': ent = "&#61;"; break;
-        default: continue;
+        default: return buf_append(out, "", 0); /* the end: "" also fails once the buffer is full */
         }
-        if (buf_append(out, run, (size_t)(s - run)) < 0 || buf_puts(out, ent) < 0) return -1;
-        run = s + 1;
+        if (buf_puts(out, ent) < 0) return -1;
+        s++;
     }
-    return buf_append(out, run, (size_t)(s - run));
 }
 
 int tmpl_escape_url(buf *out, const char *s)
@@ -447,16 +448,25 @@ typedef struct render {
     int depth; /* partial nesting */
 } render;
 
+/* cJSON_GetObjectItemCaseSensitive(o, k) (the first member named k), comparing
+ * first bytes before whole names: lookups walk many members of the rows. */
+static const cJSON *member(const cJSON *o, const char *k)
+{
+    for (const cJSON *e = o->child; e; e = e->next)
+        if (e->string && e->string[0] == k[0] && strcmp(e->string, k) == 0) return e;
+    return NULL;
+}
+
 static const cJSON *lookup(const ctx *c, const node *nd)
 {
     if (nd->nseg == 0) return c->v;
     const char *seg = nd->segs;
     const cJSON *v = NULL;
     for (; c && !v; c = c->up)
-        if (cJSON_IsObject(c->v)) v = cJSON_GetObjectItemCaseSensitive(c->v, seg);
+        if (cJSON_IsObject(c->v)) v = member(c->v, seg);
     for (int i = 1; i < nd->nseg && v; i++) {
         seg += strlen(seg) + 1;
-        v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, seg) : NULL;
+        v = cJSON_IsObject(v) ? member(v, seg) : NULL;
     }
     return v;
 }

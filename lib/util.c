@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,4 +353,62 @@ int parse_int_list(const char *s, long *out, int n, char *err)
     }
     if (count == 0) return rb_err(err, "empty list");
     return count;
+}
+
+/* Formats finite x into out (len >= 64) as snprintf(out, len, fmt, x) would when fmt
+ * is AFFIX %[+].Nf AFFIX (N 0..6, "%%" allowed in the affixes): |x| * 10^N is rounded
+ * to an integer directly. Returns -1, leaving the job to snprintf, for any other
+ * format, when |x| * 10^N >= 2^52, or when the product lies within a few ulps of a
+ * half (where it could round otherwise than printf's exact decimal value). */
+static int fmt_fixed(char *out, size_t len, const char *fmt, double x)
+{
+    static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+    const char *conv = NULL;
+    int plus = 0, prec = -1;
+    for (const char *f = fmt; *f; f++) {
+        if (*f != '%') continue;
+        if (f[1] == '%') {
+            f++;
+            continue;
+        }
+        if (conv) return -1;
+        conv = f++;
+        if (*f == '+') plus = 1, f++;
+        if (*f != '.' || f[1] < '0' || f[1] > '6' || f[2] != 'f') return -1;
+        prec = f[1] - '0';
+        f += 2;
+    }
+    if (!conv || len < 64) return -1;
+    double y = fabs(x) * p10[prec];
+    if (!(y < 4503599627370496.0)) return -1; /* 2^52: the integer part stays exact */
+    double whole = floor(y), frac = y - whole;
+    if (fabs(frac - 0.5) <= 4 * (nextafter(y, INFINITY) - y)) return -1;
+    unsigned long long r = (unsigned long long)whole + (frac > 0.5);
+    char num[40], *p = num + sizeof num;
+    *--p = '\0';
+    for (int i = 0; i < prec; i++, r /= 10) *--p = (char)('0' + r % 10);
+    if (prec) *--p = '.';
+    do {
+        *--p = (char)('0' + r % 10);
+        r /= 10;
+    } while (r);
+    if (signbit(x)) *--p = '-';
+    else if (plus) *--p = '+';
+    size_t n = 0;
+    for (const char *f = fmt; *f && n + 1 < len; f++) {
+        if (f == conv) {
+            for (const char *q = p; *q && n + 1 < len; q++) out[n++] = *q;
+            f += 3 + plus; /* "%.Nf" or "%+.Nf" less the loop's own step */
+            continue;
+        }
+        if (*f == '%') f++; /* "%%" */
+        out[n++] = *f;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+void fmt_double(char *out, size_t len, const char *fmt, double x)
+{
+    if (!isfinite(x) || fmt_fixed(out, len, fmt, x) < 0) snprintf(out, len, fmt, x);
 }

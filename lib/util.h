@@ -51,6 +51,11 @@ uint64_t now_ns(void);
 uint64_t wall_ns(void);
 /* Formats ns-since-epoch as RFC 3339 UTC with milliseconds into out (>= 32 bytes). */
 void fmt_time_utc(uint64_t ns, char *out, size_t outlen);
+/* snprintf(out, len, fmt, x) for a fmt holding one double conversion; the common
+ * fixed forms (text, then "%.Nf" or "%+.Nf" with N 0..6, then text; "%%" allowed)
+ * are formatted directly, ~10x faster, with the same output: near a rounding tie,
+ * and for any other fmt, it is snprintf's own. */
+void fmt_double(char *out, size_t len, const char *fmt, double x);
 
 /* Fills out with n random bytes from getrandom(2)/urandom; 0 ok, -1 error. */
 int rand_bytes(void *out, size_t n);

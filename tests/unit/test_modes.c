@@ -8,6 +8,7 @@
 #include "store.h"
 #include "testhelp.h"
 #include "util.h"
+#include "testdb.h"
 
 struct cellspec {
     const char *op;
@@ -66,28 +67,6 @@ static void add_run(store *st, const char *id, const char *branch, const char *m
     store_writer_unlock(st);
     free(doc);
     run_cleanup(&run);
-}
-
-static store *open_tmp(char *path)
-{
-    char err[RB_ERR_LEN];
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    close(fd);
-    unlink(path);
-    store *st = store_open(path, err);
-    if (!st) fprintf(stderr, "  store_open: %s\n", err);
-    return st;
-}
-
-static void rm_db(const char *path)
-{
-    char p[300];
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
 }
 
 /* The ops entry of op at concurrency c, or NULL. */

@@ -229,6 +229,14 @@ static void test_welch_example(void)
     CHECK_NEAR(r.df, 24.99, 0.005);
     CHECK_NEAR(r.p_two_sided, 0.021, 0.0005);
 
+    /* Without the interval: every other field equal to the last bit. */
+    stats_ttest w;
+    CHECK(stats_welch_test(welch_a, N(welch_a), welch_b, N(welch_b), &w) == 0);
+    CHECK(w.t == r.t && w.df == r.df && w.diff == r.diff && w.mean_a == r.mean_a);
+    CHECK(w.p_two_sided == r.p_two_sided && w.p_less == r.p_less && w.p_greater == r.p_greater);
+    CHECK(isnan(w.ci_low) && isnan(w.ci_high));
+    CHECK(stats_welch_test(welch_a, 1, welch_b, N(welch_b), &w) == -1);
+
     /* Swapping the samples mirrors everything. */
     CHECK(stats_welch(welch_b, N(welch_b), welch_a, N(welch_a), &s) == 0);
     CHECK_NEAR(s.t, -r.t, 1e-12);
