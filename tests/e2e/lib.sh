@@ -29,13 +29,22 @@ check() { name=$1; shift; if "$@"; then ok "$name"; else notok "$name"; fi; }
 # port_free PORT: 0 if nothing accepts connections on 127.0.0.1:PORT.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# free_port [COUNT]: prints a random loopback port P (30000..49999) such that
+# The ports free_port picks from: the 12000 below the kernel's ephemeral range
+# (ip_local_port_range, 32768.. here), so that no client connection's local port
+# (nothing listens there, yet bind fails) can hold one; 30000..49999 if that
+# range starts too low.
+EPH_LO=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+case $EPH_LO in ''|*[!0-9]*) EPH_LO=0 ;; esac
+if [ "$EPH_LO" -ge 22000 ]; then PORT_BASE=$((EPH_LO - 12000)) PORT_SPAN=11990
+else PORT_BASE=30000 PORT_SPAN=20000; fi
+
+# free_port [COUNT]: prints a random loopback port P (see PORT_BASE) such that
 # P .. P+COUNT-1 accept no connection now (COUNT defaults to 1). Another
 # process may still take one before it is used: callers that bind it check.
 free_port() {
   local n=${1:-1} p k okp try
   for try in $(seq 1 100); do
-    p=$(( (RANDOM % 20000) + 30000 ))
+    p=$(( (RANDOM % PORT_SPAN) + PORT_BASE ))
     okp=1
     for k in $(seq 0 $((n - 1))); do port_free $((p + k)) || { okp=0; break; }; done
     [ $okp = 1 ] && { echo "$p"; return 0; }
