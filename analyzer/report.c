@@ -302,6 +302,18 @@ struct labres {
     cJSON *metrics;             /* name -> number */
 };
 
+static void lab_results_free(struct labres *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(v[i].op);
+        free(v[i].status);
+        free(v[i].error);
+        free(v[i].params);
+        cJSON_Delete(v[i].metrics);
+    }
+    free(v);
+}
+
 /* The results of run_id with scenario, in op order; count, or -1 with err. */
 static int lab_results(sqlite3 *db, const char *run_id, const char *scenario, struct labres **out,
                        char *err)
@@ -334,13 +346,17 @@ static int lab_results(sqlite3 *db, const char *run_id, const char *scenario, st
         r->metrics = cJSON_CreateObject();
         sqlite3_reset(ms);
         sqlite3_bind_int64(ms, 1, r->id);
-        while (sqlite3_step(ms) == SQLITE_ROW) {
+        int mrc;
+        while ((mrc = sqlite3_step(ms)) == SQLITE_ROW) {
             const unsigned char *name = sqlite3_column_text(ms, 0);
             if (name) cJSON_AddNumberToObject(r->metrics, (const char *)name, sqlite3_column_double(ms, 1));
         }
+        if (mrc != SQLITE_DONE) break; /* rc stays SQLITE_ROW: reported below */
     }
     if (rc != SQLITE_DONE) {
         rb_err(err, "report: %s", sqlite3_errmsg(db));
+        lab_results_free(v, n);
+        v = NULL;
         n = -1;
     }
 out:
@@ -348,18 +364,6 @@ out:
     sqlite3_finalize(ms);
     *out = v;
     return n;
-}
-
-static void lab_results_free(struct labres *v, int n)
-{
-    for (int i = 0; i < n; i++) {
-        free(v[i].op);
-        free(v[i].status);
-        free(v[i].error);
-        free(v[i].params);
-        cJSON_Delete(v[i].metrics);
-    }
-    free(v);
 }
 
 /* Opens the section of a lab scenario: writes intro, then "No runs." (returns

@@ -31,8 +31,7 @@ options:
                         leases (default http://P-collector.internal:8080, Fly's private
                         network: redbench speaks plain HTTP, 6PN is WireGuard-encrypted)
   --collector-public URL  the collector as this script reaches it, to start benchmarks and
-                        poll for results with curl (default the --collector given, else
-                        https://P-collector.fly.dev)
+                        poll for results with curl (default https://P-collector.fly.dev)
   --run-id ID           run id prefix (default rb-UTCSTAMP); region runs add -REGION
   --volume-gb N         collector volume size (default 10)
   --timeout SECONDS     how long to wait for a benchmark's results (default 1800)
@@ -95,7 +94,7 @@ RPASS=${REDIS_PASSWORD:-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}
 APP_C=$PREFIX-collector APP_T=$PREFIX-target APP_R=$PREFIX-runner APP_W=$PREFIX-worker
 # Machines upload over the private network (redbench has no TLS); this script's curl
 # goes through the public https service unless told otherwise.
-[ -n "$PUBLIC" ] || PUBLIC=${COLLECTOR:-https://$APP_C.fly.dev}
+[ -n "$PUBLIC" ] || PUBLIC=https://$APP_C.fly.dev
 [ -n "$COLLECTOR" ] || COLLECTOR=http://$APP_C.internal:8080
 case $COLLECTOR in https://*) die "--collector: redbench speaks plain HTTP; give the private http://APP.internal:8080 URL (and --collector-public for the https one)" ;; esac
 IMAGE=registry.fly.io/$APP_R:$RUNID

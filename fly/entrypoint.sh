@@ -1,7 +1,9 @@
 #!/bin/sh
 # entrypoint.sh -- the container entry point of every Fly role, one image for all:
 #   collector        redbench serve on $REDBENCH_DB, under Litestream when a bucket is set
-#   target           redis-server on $REDBENCH_TARGET_PORT (or $REDBENCH_TARGET_CMD)
+#   target           redis-server on $REDBENCH_TARGET_PORT (or $REDBENCH_TARGET_CMD), files in
+#                    $REDBENCH_TARGET_DIR (default a new temporary directory); a replica of
+#                    $REDBENCH_REPLICAOF (HOST[:PORT]) when set
 #   worker           redbench worker --collector $REDBENCH_COLLECTOR
 #   single ARGS...   a private redis-server on loopback, then redbench run --mode single ARGS
 #   run ARGS...      redbench run ARGS;  lab ARGS...: redbench lab ARGS (cluster on Fly)

@@ -304,7 +304,7 @@ static int welch(const double *a, size_t na, const double *b, size_t nb, stats_t
 
     if (se2 == 0) {
         r.df = (double)(na + nb - 2);
-        r.ci_low = r.ci_high = r.diff;
+        r.ci_low = r.ci_high = with_ci ? r.diff : NAN;
         if (r.diff == 0) {
             r.t = 0;
             r.p_two_sided = r.p_less = r.p_greater = 1;

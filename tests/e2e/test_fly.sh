@@ -97,6 +97,9 @@ check "the script's own polls go to the public https URL" has "curl -fsS -H 'Aut
 dry orchestrated
 check "orchestrated workers reach the collector on the private network" has "REDBENCH_COLLECTOR=http://redbench-collector.internal:8080"
 check "  and the benchmark is started through the public URL" has "https://redbench-collector.fly.dev/benchmark/start"
+dry --collector http://other-collector.internal:8080 single
+check "--collector alone: the machines use it, the polls stay on the public URL" sh -c \
+  "grep -qF -- '--collector http://other-collector.internal:8080 ' '$TMP/dry.out' && grep -qF 'https://redbench-collector.fly.dev/api/v1/runs/rb-t' '$TMP/dry.out'"
 dry --collector-public https://bench.example.org single
 check "--collector-public: the polls go there" has "https://bench.example.org/api/v1/runs/rb-t"
 dry --collector https://redbench-collector.fly.dev single; rc=$?
@@ -133,7 +136,7 @@ exit 0
 EOF
 chmod +x "$TMP/bin/fly"
 PATH="$TMP/bin:$PATH" REDBENCH_COMMIT=f1f1f1 REDBENCH_POLL_SECONDS=1 timeout 200 sh "$FLYDIR/deploy.sh" --run-id rb-fly-single \
-  --collector "$URL" --timeout 180 single -- --scenarios get,set --concurrency 2 --requests 200 \
+  --collector "$URL" --collector-public "$URL" --timeout 180 single -- --scenarios get,set --concurrency 2 --requests 200 \
   --iterations 2 --warmup 0 --dataset-size 100 --quiet > "$TMP/real.out" 2>&1; rc=$?
 check "deploy.sh single (stand-in fly): exit 0" [ $rc = 0 ]
 [ $rc = 0 ] || { sed 's/^/# deploy: /' "$TMP/real.out"; sed 's/^/# machine: /' "$TMP/machine.out"; }
@@ -151,7 +154,8 @@ check "  no secret in what it printed" sh -c "! grep -q \"\$REDBENCH_TOKEN\" '$T
 # --- the entry point's roles ---
 # Three free consecutive ports: target, replica, collector.
 TPORT=$(free_port 3)
-REDBENCH_TARGET_PORT=$TPORT REDBENCH_TARGET_BIND=127.0.0.1 REDIS_PASSWORD=pw-ep \
+mkdir -p "$TMP/tdir1" "$TMP/tdir2"
+REDBENCH_TARGET_PORT=$TPORT REDBENCH_TARGET_BIND=127.0.0.1 REDIS_PASSWORD=pw-ep REDBENCH_TARGET_DIR="$TMP/tdir1" \
   sh "$FLYDIR/entrypoint.sh" target > "$TMP/target.out" 2>&1 &
 PIDS="$PIDS $!"
 for i in $(seq 1 300); do redis-cli -p $TPORT -a pw-ep --no-auth-warning ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
@@ -159,6 +163,7 @@ check "entrypoint target: redis-server answers with the password" sh -c "redis-c
 check "entrypoint target: refuses without it" sh -c "redis-cli -p $TPORT ping 2>&1 | grep -q NOAUTH"
 SPORT=$(( TPORT + 1 ))
 REDBENCH_TARGET_PORT=$SPORT REDBENCH_TARGET_BIND=127.0.0.1 REDIS_PASSWORD=pw-ep REDBENCH_REPLICAOF=127.0.0.1:$TPORT \
+  REDBENCH_TARGET_DIR="$TMP/tdir2" \
   sh "$FLYDIR/entrypoint.sh" target > "$TMP/replica.out" 2>&1 &
 PIDS="$PIDS $!"
 redis-cli -p $TPORT -a pw-ep --no-auth-warning set fly-key v1 >/dev/null
