@@ -44,14 +44,16 @@ check "analyze through the collector agrees (exit 1, JSON)" sh -c "[ $rc = 1 ] &
 "$RB" analyze --run "$SLOW" --db "$DB" --threshold 0.5 --format markdown > "$TMP/slow.md"
 check "markdown verdict has a table row for the regression" grep -q "| regression |\|❌ regression" "$TMP/slow.md"
 
-# An unchanged run. A CPU hog on this shared machine can slow one run for
-# real, so up to three are measured; one clean pass is what this checks (a
+# An unchanged run, judged with a 300% threshold (as in test_analyze.sh): other
+# work on a shared machine can slow a run by 50-90% for real (seen with two test
+# suites at once), while the proxy above moves every metric 25-40-fold. A CPU
+# hog can still slow one run more, so up to three are measured; one clean pass is what this checks (a
 # flagged attempt gets a regression verdict on ingest and stays out of the
 # next attempt's baseline).
 for attempt in 1 2 3; do
   bench "$REDIS_PORT" "$TMP/same.json"
   SAME=$(jget "$TMP/same.json" '$.run_id')
-  "$RB" analyze --run "$SAME" --db "$DB" --threshold 0.5 > "$TMP/same.out" 2>&1
+  "$RB" analyze --run "$SAME" --db "$DB" --threshold 3 > "$TMP/same.out" 2>&1
   rc=$?
   sed 's/^/# /' "$TMP/same.out"
   [ $rc = 0 ] && break

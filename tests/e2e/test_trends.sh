@@ -56,8 +56,12 @@ bench() { # bench PORT COMMIT [ARGS]: one uploaded run of two cells (c=1, c=2)
     --iterations 3 --warmup 100 --dataset-size 200 --quiet --commit "$commit" \
     --collector "$URL" "$@" > /dev/null
 }
+# Five fast runs: the baseline the slowed ones are judged against must stay tight even
+# when a loaded machine makes one of them noisy (three left the prediction interval so
+# wide under two concurrent test suites that nothing was flagged).
+NFAST=5 NMAIN=8
 ok_runs=1
-for i in 1 2 3; do bench "$REDIS_PORT" "fast$i" || ok_runs=0; done
+for i in $(seq 1 $NFAST); do bench "$REDIS_PORT" "fast$i" || ok_runs=0; done
 "$RB_DELAYPROXY" 0 "127.0.0.1:$REDIS_PORT" 500 --max-seconds 240 > "$TMP/proxy.out" 2>&1 &
 PPID_=$!; PIDS="$PIDS $PPID_"
 for i in $(seq 1 300); do PPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/proxy.out"); [ -n "$PPORT" ] && break; sleep 0.1; done
@@ -66,8 +70,8 @@ bench "$REDIS_PORT" "$XSS" --branch "$XSS" || ok_runs=0
 bench "$REDIS_PORT" priced --preset performance-1x || ok_runs=0
 analyzed "$DB"
 n_runs=$(sql "$DB" 'select count(*) from runs')
-check "eight runs uploaded (three fast, three through the proxy, one with a payload branch, one priced)" \
-  [ "$ok_runs $n_runs" = "1 8" ]
+check "ten runs uploaded ($NFAST fast, three through the proxy, one with a payload branch, one priced)" \
+  [ "$ok_runs $n_runs" = "1 $((NMAIN + 2))" ]
 
 KEY=$(sql "$DB" "select series_key from results where concurrency=1 limit 1")
 MAINQ="select r.run_id from results r join runs u on u.id=r.run_id where r.series_key='$KEY' and u.branch='main'"
@@ -75,7 +79,7 @@ MAINQ="select r.run_id from results r join runs u on u.id=r.run_id where r.serie
 # ---- the chart and the table ----
 code=$(get /trends "$TMP/t.html" -G --data-urlencode "key=$KEY")
 n_pt=$(grep -o '<circle class="pt"' "$TMP/t.html" | wc -l)
-check "/trends?key=...: 200 with one circle per run on main ($n_pt)" sh -c "[ $code = 200 ] && [ $n_pt = 6 ]"
+check "/trends?key=...: 200 with one circle per run on main ($n_pt)" sh -c "[ $code = 200 ] && [ $n_pt = $NMAIN ]"
 bad=0
 for id in $(sql "$DB" "$MAINQ"); do grep -q "data-run=\"$id\"><title>" "$TMP/t.html" || bad=1; done
 check "every main run of the series has its circle (data-run) with a hover title" [ $bad = 0 ]
@@ -90,9 +94,9 @@ while IFS='|' read -r id ops p50 p99; do
   echo "$row" | grep -q "<td class=\"ops\">$ops</td>" && echo "$row" | grep -q "<td class=\"p50\">$p50</td>" &&
     echo "$row" | grep -q "<td class=\"p99\">$p99</td>" || { bad=1; echo "# row of $id: want $ops $p50 $p99"; }
 done < "$TMP/want"
-check "the table shows each run's ops/s (%.0f), p50 and p99 (%.1f) as stored" sh -c "[ $bad = 0 ] && [ \$(wc -l < '$TMP/want') = 6 ]"
+check "the table shows each run's ops/s (%.0f), p50 and p99 (%.1f) as stored" sh -c "[ $bad = 0 ] && [ \$(wc -l < '$TMP/want') = $NMAIN ]"
 check "table rows carry data-series with the series key" \
-  [ "$(grep -c '<tr data-series="get/get mode&#61;single region&#61;local&gt;local preset&#61;local c&#61;1 ' "$TMP/t.html")" = 6 ]
+  [ "$(grep -c '<tr data-series="get/get mode&#61;single region&#61;local&gt;local preset&#61;local c&#61;1 ' "$TMP/t.html")" = $NMAIN ]
 # Regression markers and verdict badges, per metric, as stored (the slowed runs are
 # regressions at least on p50: ~10 us -> ~1 ms, whatever this machine's noise does).
 reg_total=0; bad=0
@@ -130,10 +134,10 @@ href() { grep -o "<a href=\"/trends?[^\"]*\">$1</a>" "$TMP/t.html" | head -1 | s
 P99=$(href 'p99 latency'); LOG=$(href 'Log'); COMMIT=$(href 'Commit'); R30=$(href '30')
 code=$(get "$P99" "$TMP/p99.html")
 check "metric link (p99): 200, p99 axis, p99 marked current, same circles" \
-  sh -c "[ $code = 200 ] && grep -q 'p99 latency (µs)</text>' '$TMP/p99.html' && grep -q '<strong aria-current=\"true\">p99 latency</strong>' '$TMP/p99.html' && [ \$(grep -o '<circle class=\"pt\"' '$TMP/p99.html' | wc -l) = 6 ]"
+  sh -c "[ $code = 200 ] && grep -q 'p99 latency (µs)</text>' '$TMP/p99.html' && grep -q '<strong aria-current=\"true\">p99 latency</strong>' '$TMP/p99.html' && [ \$(grep -o '<circle class=\"pt\"' '$TMP/p99.html' | wc -l) = $NMAIN ]"
 code=$(get "$LOG" "$TMP/log.html")
 check "scale link (log): 200 and the y axis says log scale" \
-  sh -c "[ $code = 200 ] && grep -q 'Throughput (ops/s) · log scale</text>' '$TMP/log.html' && [ \$(grep -o '<circle class=\"pt\"' '$TMP/log.html' | wc -l) = 6 ]"
+  sh -c "[ $code = 200 ] && grep -q 'Throughput (ops/s) · log scale</text>' '$TMP/log.html' && [ \$(grep -o '<circle class=\"pt\"' '$TMP/log.html' | wc -l) = $NMAIN ]"
 code=$(get "$COMMIT" "$TMP/commit.html")
 check "x axis link (commit): 200 with commit tick labels" \
   sh -c "[ $code = 200 ] && grep -q '>fast1</text>' '$TMP/commit.html' && grep -q '>slow3</text>' '$TMP/commit.html'"
@@ -161,7 +165,7 @@ check "filters matching two series list both as links" \
   sh -c "[ $code = 200 ] && [ \$(grep -c '<li><a href=\"/trends?key&#61;get%2Fget' '$TMP/f2.html') = 2 ] && ! grep -q '<svg' '$TMP/f2.html'"
 code=$(get '/trends?scenario=get&op=get&concurrency=1&preset=local&mode=single&client_region=local&server_region=local&pipeline=1&value_size=64' "$TMP/f1.html")
 check "filters matching one series show its chart" \
-  sh -c "[ $code = 200 ] && [ \$(grep -o '<circle class=\"pt\"' '$TMP/f1.html' | wc -l) = 6 ]"
+  sh -c "[ $code = 200 ] && [ \$(grep -o '<circle class=\"pt\"' '$TMP/f1.html' | wc -l) = $NMAIN ]"
 code=$(get '/trends?op=nosuch' "$TMP/f0.html")
 check "filters matching nothing: 200 with guidance" sh -c "[ $code = 200 ] && grep -q 'No series matches' '$TMP/f0.html'"
 
@@ -170,12 +174,12 @@ code=$(get /api/v1/series "$TMP/s.json" -G --data-urlencode "key=$KEY")
 get /api/v1/series "$TMP/scp.json" -G --data-urlencode "key=$KEY" --data-urlencode "metric=$cp_metric" > /dev/null
 api=$(sqlite3 :memory: "select group_concat(json_extract(p.value,'\$.run_id')||'='||printf('%.0f', json_extract(p.value,'\$.ops_per_sec')), ' ') from json_each(readfile('$TMP/s.json'), '\$.points') p")
 want=$(sql "$DB" "select group_concat(id||'='||o, ' ') from (select r.run_id id, printf('%.0f', r.ops_per_sec) o from results r join runs u on u.id=r.run_id where r.series_key='$KEY' and u.branch='main' order by u.started_at)")
-check "API: the same six points, oldest first, with the stored values" sh -c "[ $code = 200 ] && [ '$api' = '$want' ]"
+check "API: the same $NMAIN points, oldest first, with the stored values" sh -c "[ $code = 200 ] && [ '$api' = '$want' ]"
 api_cp=$(jget "$TMP/scp.json" '$.change_points[0].commit')
 api_reg=$(sqlite3 :memory: "select count(*) from json_each(readfile('$TMP/s.json'), '\$.points') p where json_extract(p.value, '\$.regression')")
 api_v=$(sqlite3 :memory: "select count(*) from json_each(readfile('$TMP/s.json'), '\$.points') p, json_each(p.value, '\$.verdicts') v")
 check "API: change points, regression flags and verdicts come with the points ($api_cp $api_reg $api_v)" \
-  [ "$api_cp $api_reg" = "$cp_commit $n_reg" -a "$api_v" -ge 6 ]
+  [ "$api_cp $api_reg" = "$cp_commit $n_reg" -a "$api_v" -ge $NMAIN ]
 
 # ---- a payload in a branch name and a commit is shown as text ----
 code=$(get /trends "$TMP/x.html" -G --data-urlencode "key=$KEY" --data-urlencode "branch=$XSS")
