@@ -270,7 +270,7 @@ int cmd_analyze(int argc, char **argv)
         if (rc == 0) rc = analyze_run(db, id, &o, &vl, err);
         sqlite3_close(db);
     } else {
-        rc = analyze_remote(collector, token && *token ? token : NULL, run, &o, th_text, &vl, err);
+        rc = analyze_remote(collector, token, run, &o, th_text, &vl, err);
     }
     thresholds_free(th);
     free(th_text);

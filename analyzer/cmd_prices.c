@@ -151,7 +151,7 @@ int cmd_prices(int argc, char **argv)
             }
         } else {
             int status = 0;
-            ans = remote(collector, "GET", token && *token ? token : NULL, NULL, &status, err);
+            ans = remote(collector, "GET", token, NULL, &status, err);
             if (ans && status != 200) {
                 const cJSON *e = cJSON_GetObjectItemCaseSensitive(ans, "error");
                 rb_err(err, "collector answered %d: %s", status, cJSON_IsString(e) ? e->valuestring : "");
@@ -205,7 +205,7 @@ int cmd_prices(int argc, char **argv)
     }
     char *body = cJSON_PrintUnformatted(price);
     int status = 0;
-    ans = remote(collector, "POST", token && *token ? token : NULL, body, &status, err);
+    ans = remote(collector, "POST", token, body, &status, err);
     cJSON_free(body);
     if (!ans) {
         fprintf(stderr, "redbench prices: %s\n", err);

@@ -239,7 +239,7 @@ int cmd_query(int argc, char **argv)
         sqlq_info info;
         if (sqlq_run(dbpath, sql, efmt, &lim, &out, &info, err) != SQLQ_OK) goto fail;
         truncated = info.truncated;
-    } else if (query_remote(collector, token && *token ? token : NULL, sql, efmt == SQLQ_CSV,
+    } else if (query_remote(collector, token, sql, efmt == SQLQ_CSV,
                             lim.max_rows, lim.timeout_ms, &out, &truncated, err) < 0) {
         goto fail;
     }

@@ -67,7 +67,7 @@ static int report_fetch(const char *collector, const char *token, const char *pr
         cJSON *j = cJSON_Parse(r.body);
         const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
         rb_err(err, "collector answered %d: %s%s", r.status, cJSON_IsString(e) ? e->valuestring : "(no message)",
-               r.status == 401 && !token ? " (give --token or set REDBENCH_TOKEN)" : "");
+               r.status == 401 && (!token || !*token) ? " (give --token or set REDBENCH_TOKEN)" : "");
         cJSON_Delete(j);
         goto out;
     }
@@ -124,7 +124,7 @@ int cmd_report(int argc, char **argv)
         goto out;
     }
     if (collector) {
-        if (report_fetch(collector, token && *token ? token : NULL, project, branch, &b, err) < 0) {
+        if (report_fetch(collector, token, project, branch, &b, err) < 0) {
             fprintf(stderr, "redbench report: %s\n", err);
             goto out;
         }

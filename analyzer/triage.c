@@ -505,7 +505,7 @@ int cmd_triage(int argc, char **argv)
         cJSON_free(b);
     } else if (run) {
         url = collector_url(collector, "/api/v1/runs/", run, "");
-        cJSON *j = url ? collector_call("GET", url, token && *token ? token : NULL, NULL, err) : NULL;
+        cJSON *j = url ? collector_call("GET", url, token, NULL, err) : NULL;
         if (j) res = cJSON_DetachItemFromObjectCaseSensitive(j, "verdicts");
         if (j && !res) rb_err(err, "collector's answer has no verdicts");
         cJSON_Delete(j);
@@ -513,7 +513,7 @@ int cmd_triage(int argc, char **argv)
         char q[64];
         snprintf(q, sizeof q, "?limit=%ld%s", limit, all ? "&all=1" : "");
         url = collector_url(collector, "/api/v1/series/noisy", NULL, q);
-        cJSON *j = url ? collector_call("GET", url, token && *token ? token : NULL, NULL, err) : NULL;
+        cJSON *j = url ? collector_call("GET", url, token, NULL, err) : NULL;
         if (j) res = cJSON_DetachItemFromObjectCaseSensitive(j, "series");
         if (j && !res) rb_err(err, "collector's answer has no series");
         cJSON_Delete(j);

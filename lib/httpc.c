@@ -480,6 +480,7 @@ int httpc_request(const char *method, const char *url, const char *token,
         rb_err(err, "bad HTTP method '%.32s'", method);
         goto out;
     }
+    if (token && !*token) token = NULL; /* empty: no Authorization header */
     if (token && !printable(token, 0x21)) {
         rb_err(err, "token contains characters not allowed in an HTTP header");
         goto out;

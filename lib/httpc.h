@@ -22,8 +22,9 @@ void httpc_resp_cleanup(httpc_resp *r);
  * default; any #fragment is dropped; https:// is refused: there is no TLS).
  *
  * Sends Host, User-Agent: redbench/RB_VERSION, Connection: close, and
- * "Authorization: Bearer <token>" when token is non-NULL (the token never
- * appears in an error message). body may be NULL (no body; POST/PUT/PATCH then
+ * "Authorization: Bearer <token>" when token is non-NULL and not empty (an
+ * unset or empty $REDBENCH_TOKEN sends none; the token never appears in an
+ * error message). body may be NULL (no body; POST/PUT/PATCH then
  * send Content-Length: 0); otherwise body_len bytes are sent with
  * Content-Length and Content-Type content_type (application/json when NULL).
  *

@@ -327,6 +327,18 @@ static void test_content_length_and_headers(void)
     CHECK_STREQ(s4.auth, "");
     pthread_mutex_unlock(&s4.mu);
     httpc_resp_cleanup(&r);
+
+    /* An empty token (an empty $REDBENCH_TOKEN) is no token either (after a
+     * request with one, so that the header recorded last is really this one's). */
+    rc = httpc_request("GET", url4("/cl"), "t1", NULL, NULL, 0, TIMEOUT_MS, 1024, &r, err);
+    CHECK(rc == 0);
+    httpc_resp_cleanup(&r);
+    rc = httpc_request("GET", url4("/cl"), "", NULL, NULL, 0, TIMEOUT_MS, 1024, &r, err);
+    CHECK(rc == 0);
+    pthread_mutex_lock(&s4.mu);
+    CHECK_STREQ(s4.auth, "");
+    pthread_mutex_unlock(&s4.mu);
+    httpc_resp_cleanup(&r);
 }
 
 static void test_chunked(void)

@@ -12,6 +12,7 @@
 #include "store.h"
 #include "testhelp.h"
 #include "util.h"
+#include "testdb.h"
 
 static char db_path[64];
 
@@ -531,11 +532,6 @@ int main(void)
     RUN(test_pool_busy);
     RUN(test_pool_cache);
     RUN(test_open_errors);
-    char p[96];
-    unlink(db_path);
-    snprintf(p, sizeof p, "%s-wal", db_path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", db_path);
-    unlink(p);
+    rm_db(db_path);
     return TH_DONE();
 }

@@ -9,7 +9,7 @@
 
 /* Opens a migrated warehouse at a fresh name made from path (a mkstemp
  * template, rewritten); NULL (and a message) on failure. */
-static store *open_tmp(char *path)
+static inline store *open_tmp(char *path)
 {
     char err[RB_ERR_LEN];
     int fd = mkstemp(path);
@@ -22,7 +22,7 @@ static store *open_tmp(char *path)
 }
 
 /* Removes the warehouse file and its -wal and -shm. */
-static void rm_db(const char *path)
+static inline void rm_db(const char *path)
 {
     char p[300];
     unlink(path);
